@@ -1,0 +1,246 @@
+"""Recurrent cells written from the gate equations.
+
+Each cell keeps Keras's weight layout so it can be compared with the built-in
+cells: ``kernel`` (input_dim, G*units), ``recurrent_kernel`` (units, G*units)
+and ``bias`` (G*units,), with the G gate blocks in the order of ``gate_names``.
+
+A cell's work is split in two so the input projection can be hoisted out of the
+time loop (see ``sentiment.recurrent.Recurrent``):
+
+- ``project(inputs)``: ``inputs @ kernel + bias``, for one step or a whole
+  sequence at once;
+- ``step(x_proj, states)``: the recurrence, returning the new output, the new
+  states and every gate's value. This is the only place the gate math lives;
+  ``call`` (used by ``keras.layers.RNN``) and the per-token traces both use it.
+
+Notation follows the reference notes: ``[h, x]`` concatenation is written as
+the two matmuls ``x @ kernel + h @ recurrent_kernel``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+# Keras's own cells use this mixin: it makes one dropout mask per sequence,
+# which `keras.layers.RNN` creates before its loop and clears after it.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+PACKAGE = "sentiment"
+
+
+def _check_rate(name: str, value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value}")
+    return value
+
+
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Shared machinery of our cells: weights, dropout, config, `call`.
+
+    Subclasses set ``gate_names`` and ``state_names`` and implement ``step``.
+    """
+
+    gate_names: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ("hidden",)
+
+    def __init__(
+        self,
+        units: int,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(
+                f"`units` must be a positive integer. Received: units={units!r}"
+            )
+        self.units = units
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.output_size = units
+        n_states = len(self.state_names)
+        self.state_size = units if n_states == 1 else [units] * n_states
+
+    @property
+    def num_gates(self) -> int:
+        return len(self.gate_names)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a known input feature size. "
+                f"Received: input_shape={input_shape}"
+            )
+        width = self.num_gates * self.units
+        self.kernel = self.add_weight(
+            shape=(input_dim, width), initializer=self.kernel_initializer, name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width),
+            initializer=self.recurrent_initializer,
+            name="recurrent_kernel",
+        )
+        self.bias = self.add_weight(
+            shape=(width,), initializer=self._bias_initializer(), name="bias"
+        )
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    def project(self, inputs):
+        """The input half of every gate, ``x @ kernel + bias``; any leading shape."""
+        return ops.matmul(inputs, self.kernel) + self.bias
+
+    def step(self, x_proj, states, training=False):
+        """One time step on projected input.
+
+        Returns ``(output, new_states, gates)`` where ``gates`` is a tuple of
+        tensors in the order of ``gate_names``.
+        """
+        raise NotImplementedError
+
+    def _recurrent_input(self, h_tm1, training):
+        if training and self.recurrent_dropout > 0:
+            return h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        return h_tm1
+
+    def call(self, inputs, states, training=False):
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        output, new_states, _ = self.step(self.project(inputs), states, training)
+        return output, new_states
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(
+                self.recurrent_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LSTMCell(RecurrentCell):
+    """Long short-term memory cell.
+
+    ``f=σ(W_f[h,x]+b_f)``, ``i=σ(W_i[h,x]+b_i)``, ``c̃=tanh(W_c[h,x]+b_c)``,
+    ``c'=f⊙c+i⊙c̃``, ``o=σ(W_o[h,x]+b_o)``, ``h'=o⊙tanh(c')``.
+
+    Args:
+        units: size of the hidden and cell state.
+        unit_forget_bias: start the forget-gate bias at 1, so that early in
+            training the cell remembers by default (Jozefowicz et al., 2015).
+        dropout, recurrent_dropout: rates of the per-sequence dropout masks
+            on the inputs and on ``h`` entering the recurrence (training only).
+    """
+
+    gate_names = ("input", "forget", "candidate", "output")
+    state_names = ("hidden", "cell")
+
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        units, base = self.units, self.bias_initializer
+
+        def initializer(shape, dtype=None):
+            return ops.concatenate(
+                [
+                    base((units,), dtype=dtype),
+                    ops.ones((units,), dtype=dtype),
+                    base((units * 2,), dtype=dtype),
+                ]
+            )
+
+        return initializer
+
+    def step(self, x_proj, states, training=False):
+        h_tm1, c_tm1 = states[0], states[1]
+        z = x_proj + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel)
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        i = ops.sigmoid(z_i)
+        f = ops.sigmoid(z_f)
+        c_hat = ops.tanh(z_c)
+        o = ops.sigmoid(z_o)
+        c = f * c_tm1 + i * c_hat
+        h = o * ops.tanh(c)
+        return h, [h, c], (i, f, c_hat, o)
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GRUCell(RecurrentCell):
+    """Gated recurrent unit, exactly the reference equations.
+
+    ``z=σ(W_z[h,x]+b_z)``, ``r=σ(W_r[h,x]+b_r)``, ``h̃=tanh(W[r⊙h,x]+b)``,
+    ``h'=(1−z)⊙h+z⊙h̃``: the reset gate scales ``h`` before the recurrent
+    matmul, and ``z`` is the share of the *new* candidate (Keras's built-in GRU
+    uses the opposite sign, ``h'=z⊙h+(1−z)⊙h̃``).
+    """
+
+    gate_names = ("update", "reset", "candidate")
+
+    def step(self, x_proj, states, training=False):
+        h_tm1 = states[0]
+        x_z, x_r, x_h = ops.split(x_proj, 3, axis=-1)
+        h_in = self._recurrent_input(h_tm1, training)
+        gates_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * self.units])
+        rec_z, rec_r = ops.split(gates_zr, 2, axis=-1)
+        z = ops.sigmoid(x_z + rec_z)
+        r = ops.sigmoid(x_r + rec_r)
+        h_hat = ops.tanh(x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * self.units :]))
+        h = (1.0 - z) * h_tm1 + z * h_hat
+        return h, [h], (z, r, h_hat)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ElmanCell(RecurrentCell):
+    """Elman RNN, the baseline the gates improve on: ``h'=tanh(W[h,x]+b)``."""
+
+    gate_names = ("candidate",)
+
+    def step(self, x_proj, states, training=False):
+        h_tm1 = states[0]
+        h = ops.tanh(x_proj + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel))
+        return h, [h], (h,)
+
+
+CELLS: dict[str, type[RecurrentCell]] = {
+    "lstm": LSTMCell,
+    "gru": GRUCell,
+    "elman": ElmanCell,
+}
+
+
+def make_cell(name: str, units: int, **kwargs) -> RecurrentCell:
+    """The cell called ``name`` (one of ``CELLS``)."""
+    key = str(name).lower()
+    if key not in CELLS:
+        raise ValueError(
+            f"Unknown cell {name!r}: choose one of {', '.join(sorted(CELLS))}."
+        )
+    return CELLS[key](units, **kwargs)

@@ -1,0 +1,245 @@
+"""IMDB reviews: loading (tfds or the Stanford aclImdb release), splits, batches.
+
+Sources:
+- ``None``: tensorflow-datasets ``imdb_reviews``, used straight away when tfds
+  already prepared it on this machine, else downloaded (a quick network check
+  first, since offline tfds retries for minutes).
+- a path: the official ``aclImdb`` layout, as a folder or a ``.tar.gz``:
+  ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` and, optionally,
+  ``urls_{pos,neg}.txt`` (line N is the movie of review N), used to keep each
+  movie's reviews on one side of the train/validation split.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tarfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+SPLITS = ("train", "test")
+CLASSES = ("neg", "pos")  # label 0, 1
+TFDS_HOST = ("ai.stanford.edu", 80)  # where tfds downloads imdb_reviews from
+_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+class DataError(ValueError):
+    """The data source is missing, unreachable or malformed."""
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: np.ndarray  # int 0/1
+    groups: np.ndarray | None = None  # movie of each review, where known
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, index) -> "Split":
+        index = np.asarray(index)
+        return Split(
+            [self.texts[i] for i in index],
+            self.labels[index],
+            None if self.groups is None else self.groups[index],
+        )
+
+
+@dataclass
+class Imdb:
+    train: Split
+    test: Split
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def clean(text: str) -> str:
+    """Replace the reviews' HTML line breaks with spaces."""
+    return _BR.sub(" ", text)
+
+
+def load_imdb(path: str | os.PathLike | None = None) -> Imdb:
+    """The 25k/25k IMDB reviews from ``path`` (aclImdb folder or .tar.gz) or tfds."""
+    if path is None:
+        return _load_tfds()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"--data {path}: no such file or folder. Point it at an aclImdb folder or aclImdb_v1.tar.gz.")
+    if os.path.isdir(path):
+        return _from_files(_folder_files(path), f"aclImdb folder {path}")
+    if path.endswith((".tar.gz", ".tgz", ".tar")):
+        return _from_files(_archive_files(path), f"aclImdb archive {path}")
+    raise DataError(f"--data {path}: expected an aclImdb folder or a .tar.gz archive of one.")
+
+
+def _folder_files(root: str) -> dict[str, bytes]:
+    """Relative path (from aclImdb/) -> bytes, for the files we read."""
+    base = os.path.join(root, "aclImdb") if os.path.isdir(os.path.join(root, "aclImdb")) else root
+    files = {}
+    for split in SPLITS:
+        for cls in CLASSES:
+            folder = os.path.join(base, split, cls)
+            if not os.path.isdir(folder):
+                continue
+            for name in os.listdir(folder):
+                if _NAME.match(name):
+                    files[f"{split}/{cls}/{name}"] = _read(os.path.join(folder, name))
+            urls = os.path.join(base, split, f"urls_{cls}.txt")
+            if os.path.isfile(urls):
+                files[f"{split}/urls_{cls}.txt"] = _read(urls)
+    return files
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as err:
+        raise DataError(f"Cannot read {path}: {err.strerror}. Check its permissions.") from err
+
+
+def _archive_files(path: str) -> dict[str, bytes]:
+    files = {}
+    wanted = re.compile(r"(?:^|/)((?:train|test)/(?:(?:pos|neg)/\d+_\d+\.txt|urls_(?:pos|neg)\.txt))$")
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                m = wanted.search(member.name)
+                if m and member.isfile():
+                    files[m.group(1)] = tar.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DataError(f"Cannot read archive {path} ({err}): it may be truncated; download it again.") from err
+    return files
+
+
+def _from_files(files: dict[str, bytes], source: str) -> Imdb:
+    splits, notes = {}, []
+    for split in SPLITS:
+        texts, labels, groups = [], [], []
+        for label, cls in enumerate(CLASSES):
+            names = sorted((k for k in files if k.startswith(f"{split}/{cls}/")), key=_review_id)
+            if not names:
+                raise DataError(
+                    f"{source}: no reviews in {split}/{cls}/. The aclImdb layout is "
+                    "aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt."
+                )
+            urls = files.get(f"{split}/urls_{cls}.txt")
+            movies = urls.decode("utf-8", "replace").splitlines() if urls else None
+            for name in names:
+                try:
+                    text = files[name].decode("utf-8")
+                except UnicodeDecodeError as err:
+                    raise DataError(f"{source}: {name} is not UTF-8 text ({err.reason}).") from err
+                texts.append(clean(text))
+                labels.append(label)
+                rid = _review_id(name)
+                groups.append(movies[rid].strip() if movies and rid < len(movies) else None)
+        has_groups = all(g is not None for g in groups)
+        if not has_groups:
+            notes.append(f"{split}: no urls_*.txt, so the validation split is stratified, not grouped by movie")
+        splits[split] = Split(texts, np.array(labels, dtype="int32"), np.array(groups) if has_groups else None)
+    return Imdb(splits["train"], splits["test"], source, notes)
+
+
+def _review_id(name: str) -> int:
+    return int(_NAME.match(name.rsplit("/", 1)[-1]).group(1))
+
+
+def _load_tfds() -> Imdb:
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:
+        raise DataError(
+            f"tensorflow-datasets cannot be imported ({err}). Install the requirements "
+            "(pip install -r requirements.txt), or read a local copy with --data PATH."
+        ) from err
+    builder = tfds.builder("imdb_reviews")
+    if not builder.is_prepared():
+        try:
+            socket.create_connection(TFDS_HOST, timeout=3).close()
+        except OSError as err:
+            raise DataError(
+                "tensorflow-datasets has no prepared copy of imdb_reviews on this machine and "
+                f"cannot reach {TFDS_HOST[0]} to download it ({err}). Without network access, "
+                "pass --data PATH to read the Stanford release (an aclImdb folder or "
+                "aclImdb_v1.tar.gz)."
+            ) from err
+        builder.download_and_prepare()
+    splits = {}
+    for split in SPLITS:
+        texts, labels = [], []
+        for text, label in tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True)):
+            texts.append(clean(text.decode("utf-8")))
+            labels.append(int(label))
+        splits[split] = Split(texts, np.array(labels, dtype="int32"))
+    note = "tfds gives no movie ids, so the validation split is stratified, not grouped by movie"
+    return Imdb(splits["train"], splits["test"], "tensorflow-datasets imdb_reviews", [note])
+
+
+def limit(split: Split, n: int | None, seed: int) -> Split:
+    """A seeded, class-balanced random subset of ``n`` reviews (all if None)."""
+    if n is None or n >= len(split):
+        return split
+    rng = np.random.default_rng(seed)
+    pos = rng.permutation(np.flatnonzero(split.labels == 1))[: n // 2]
+    neg = rng.permutation(np.flatnonzero(split.labels == 0))[: n - n // 2]
+    return split.subset(np.sort(np.concatenate([pos, neg])))
+
+
+def train_val_split(train: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
+    """Validation carved from train: grouped by movie where known, else stratified."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    index = np.arange(len(train))
+    if train.groups is not None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
+        fit, val = next(splitter.split(index, train.labels, groups=train.groups))
+    else:
+        fit, val = train_test_split(index, test_size=val_fraction, random_state=seed, stratify=train.labels)
+    return train.subset(np.sort(fit)), train.subset(np.sort(val))
+
+
+def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarray]:
+    """Each text's kept token ids (no padding), from a text -> ids model."""
+    out = []
+    for start in range(0, len(texts), batch_size):
+        ids = np.asarray(to_ids(tf.constant(texts[start : start + batch_size])))
+        lengths = np.count_nonzero(ids, axis=1)
+        out.extend(row[:n] for row, n in zip(ids, lengths))
+    return out
+
+
+def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+    """(ids, label) batches padded only to their own longest review.
+
+    Training batches are shuffled, then grouped by length (buckets), so a batch
+    wastes little compute on padding; evaluation batches are sorted by length.
+    """
+    lengths = np.array([max(len(x), 1) for x in ids])
+    if not shuffle:
+        order = np.argsort(lengths, kind="stable")
+        ids, labels, lengths = [ids[i] for i in order], labels[order], lengths[order]
+    flat = tf.constant(np.concatenate([x if len(x) else np.zeros(1, "int64") for x in ids]).astype("int64"))
+    ends = tf.constant(np.cumsum(lengths))
+    starts = ends - tf.constant(lengths)
+    y = tf.constant(labels.astype("float32"))
+    ds = tf.data.Dataset.range(len(ids)).map(lambda i: (flat[starts[i] : ends[i]], y[i]))
+    if shuffle:
+        ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+        edges = list(np.unique(np.percentile(lengths, np.linspace(0, 100, 11)[1:-1]).astype(int)))
+        ds = ds.bucket_by_sequence_length(
+            lambda x, y: tf.shape(x)[0], bucket_boundaries=edges, bucket_batch_sizes=[batch_size] * (len(edges) + 1)
+        )
+    else:
+        ds = ds.padded_batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def sorted_order(ids: list[np.ndarray]) -> np.ndarray:
+    """The order `batches(..., shuffle=False)` puts reviews in."""
+    return np.argsort(np.array([max(len(x), 1) for x in ids]), kind="stable")

@@ -1,0 +1,91 @@
+"""`Recurrent`: a `keras.layers.RNN` that runs our cells faster and can trace them.
+
+`keras.layers.RNN(cell)` calls ``cell(x_t, states)`` at every step, so the input
+projection ``x_t @ kernel`` is a small matmul inside the time loop. Here it is
+one large matmul over the whole sequence before the loop, and only
+``h @ recurrent_kernel`` stays in the loop (``cell.step``). Everything else,
+initial states, masking, ``go_backwards``, per-sequence dropout masks,
+serialization and `keras.layers.Bidirectional`, is `keras.layers.RNN`'s.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+# The time loop `keras.layers.RNN` itself uses (a tf.while_loop on TensorFlow),
+# with its handling of masks and go_backwards.
+from keras.src.backend import rnn as backend_rnn
+
+from sentiment.cells import PACKAGE, RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Recurrent(keras.layers.RNN):
+    """Runs one of our cells (`sentiment.cells`) over a sequence.
+
+    Same arguments and results as `keras.layers.RNN`; the cell must be a
+    `RecurrentCell`.
+    """
+
+    def __init__(self, cell, **kwargs):
+        if isinstance(cell, dict):
+            cell = keras.saving.deserialize_keras_object(cell)
+        if not isinstance(cell, RecurrentCell):
+            raise ValueError(
+                "`Recurrent` runs the cells of `sentiment.cells` "
+                f"(LSTMCell, GRUCell, ElmanCell). Received: cell={cell!r}"
+            )
+        if kwargs.get("unroll") or kwargs.get("stateful"):
+            raise ValueError(
+                "`Recurrent` supports neither `unroll` nor `stateful`. "
+                f"Received: unroll={kwargs.get('unroll')}, stateful={kwargs.get('stateful')}"
+            )
+        super().__init__(cell, **kwargs)
+
+    def _loop(self, sequences, initial_state, mask, training, with_gates):
+        cell = self.cell
+        if training and cell.dropout > 0:
+            # The mask `RNN.call` made for the first step, the same for every step.
+            sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        projected = cell.project(sequences)
+
+        def step(x_proj, states):
+            output, new_states, gates = cell.step(x_proj, states, training)
+            if with_gates:
+                output = ops.concatenate([output, *gates, *new_states], axis=-1)
+            return output, new_states
+
+        return backend_rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            input_length=sequences.shape[1],
+            # A trace shows the carried state on masked steps, not zeros.
+            zero_output_for_mask=self.zero_output_for_mask and not with_gates,
+            return_all_outputs=self.return_sequences or with_gates,
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        return self._loop(sequences, initial_state, mask, training, with_gates=False)
+
+    def trace(self, sequences, mask=None) -> dict:
+        """Per-step values of every gate and state, in input (token) order.
+
+        Returns a dict: each name of ``cell.gate_names`` and ``cell.state_names``
+        maps to a (batch, time, units) tensor. Masked steps carry the state.
+        """
+        cell = self.cell
+        initial_state = self.get_initial_state(batch_size=ops.shape(sequences)[0])
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        _, outputs, _ = self._loop(sequences, initial_state, mask, False, with_gates=True)
+        if self.go_backwards:
+            outputs = ops.flip(outputs, axis=1)
+        names = ("_output", *cell.gate_names, *cell.state_names)
+        parts = ops.split(outputs, len(names), axis=-1)
+        values = dict(zip(names, parts))
+        del values["_output"]  # equals "hidden", except on masked steps
+        return values

@@ -1,0 +1,108 @@
+"""Fitting one model: optimizer, callbacks, checkpoints, resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from sentiment.files import save_model
+from sentiment.model import classifier_of
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN)."""
+
+
+@dataclass
+class FitConfig:
+    epochs: int = 4
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    clipnorm: float = 1.0
+    patience: int = 2
+    seed: int = 1337
+
+
+class SaveBest(keras.callbacks.Callback):
+    """Saves the whole text -> probability model whenever validation loss improves
+    (atomically: the checkpoint on disk is always a complete model)."""
+
+    def __init__(self, full_model: keras.Model, path: str, monitor: str = "val_loss"):
+        super().__init__()
+        self.full_model, self.path, self.monitor = full_model, path, monitor
+        self.best = math.inf
+        self.best_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best, self.best_epoch = value, epoch + 1
+            save_model(self.full_model, self.path)
+
+
+def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str, name: str, resume: bool) -> dict:
+    """Trains the classifier part of ``full_model`` and restores its best weights.
+
+    ``workdir`` receives ``{name}.best.keras`` (the best model so far),
+    ``{name}.csv`` (one row an epoch), ``tensorboard/{name}`` and, while the
+    run is under way, ``backup/{name}`` (what ``resume`` continues from).
+    """
+    classifier = classifier_of(full_model)
+    steps = sum(1 for _ in train_ds)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        cfg.learning_rate, decay_steps=max(1, steps * cfg.epochs), alpha=0.05
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=cfg.clipnorm or None),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    backup = os.path.join(workdir, "backup", name)
+    if not resume and os.path.isdir(backup):
+        shutil.rmtree(backup)
+    best_path = os.path.join(workdir, f"{name}.best.keras")
+    save_best = SaveBest(full_model, best_path)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(backup),
+        keras.callbacks.TerminateOnNaN(),
+        save_best,
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        keras.callbacks.CSVLogger(os.path.join(workdir, f"{name}.csv"), append=resume),
+        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard", name), write_graph=False),
+    ]
+    start = time.perf_counter()
+    try:
+        history = classifier.fit(
+            train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,  # one line an epoch in logs
+        )
+    except KeyboardInterrupt:
+        where = best_path if os.path.exists(best_path) else "nowhere yet (no epoch finished)"
+        print(f"\nInterrupted. Best checkpoint of {name}: {where}. Run again with --resume to continue.")
+        raise
+    seconds = time.perf_counter() - start
+    losses = history.history.get("loss", [])
+    if not losses or not np.all(np.isfinite(losses)):
+        raise TrainingError(
+            f"{name}: the training loss became NaN/Inf (epoch losses: {losses}). "
+            "Lower --learning-rate or --clipnorm and train again."
+        )
+    if save_best.best_epoch is not None:
+        # EarlyStopping restores the best weights only when it stops early.
+        best = keras.saving.load_model(best_path, compile=False, safe_mode=True)
+        classifier.set_weights(classifier_of(best).get_weights())
+    return {
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "seconds": seconds,
+        "epochs_run": len(losses),
+        "best_epoch": save_best.best_epoch,
+        "best_checkpoint": best_path,
+        "steps_per_epoch": steps,
+    }

@@ -1,0 +1,44 @@
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import pytest  # noqa: E402
+
+DATA = os.environ.get("IMDB_ARCHIVE", os.path.join(ROOT, "..", "shared", "data", "aclImdb_v1_labeled.tar.gz"))
+
+TINY_REVIEWS = [
+    ("a great movie, I loved it. Wonderful acting!", 1),
+    ("Brilliant, moving and funny; the best film this year.", 1),
+    ("I enjoyed every minute<br /><br />superb cast", 1),
+    ("excellent story and beautiful music, highly recommended", 1),
+    ("terrible film, awful acting and a boring plot", 0),
+    ("the worst movie I have ever seen. Bad, bad, bad.", 0),
+    ("dull and predictable\x85 a waste of time", 0),
+    ("poor script, horrible dialogue, I hated it", 0),
+]
+
+
+def real_archive() -> str:
+    if not os.path.isfile(DATA):
+        pytest.skip(f"real IMDB archive not found at {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_vocab():
+    from sentiment.model import make_vectorizer
+
+    vectorizer = make_vectorizer(200)
+    vectorizer.adapt([t for t, _ in TINY_REVIEWS])
+    return [str(t) for t in vectorizer.get_vocabulary()]
+
+
+@pytest.fixture(scope="session", params=["lstm", "gru", "elman"])
+def tiny_model(request, tiny_vocab):
+    from sentiment.model import ModelConfig, build_model
+
+    config = ModelConfig(cell=request.param, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4)
+    return build_model(config, tiny_vocab)

@@ -1,0 +1,234 @@
+"""Train the sentiment models on IMDB, evaluate them on the test set, save them.
+
+    python train.py                                   # LSTM and GRU, tfds data
+    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
+    python train.py --cells lstm gru elman --limit 2000 --epochs 1   # quick run
+
+Writes to --out (default saved_models/): one <cell>.keras per model (raw text
+in, P(positive) out), metrics.json, report.md, curves.png, and under runs/
+the best checkpoints, CSV and TensorBoard logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict
+
+# Defaults, all in one place.
+DEFAULTS = dict(
+    cells=["lstm", "gru"],
+    data=None,
+    out="saved_models",
+    epochs=4,
+    batch_size=64,
+    units=64,
+    embedding_dim=128,
+    vocab_size=20000,
+    max_length=400,
+    head=100,
+    layers=1,
+    learning_rate=3e-3,
+    embedding_dropout=0.25,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    head_dropout=0.3,
+    clipnorm=1.0,
+    val_fraction=0.1,
+    patience=2,
+    seed=1337,
+    limit=None,
+    baseline=True,
+    resume=False,
+)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cells", nargs="+", choices=["lstm", "gru", "elman"], help="models to train")
+    p.add_argument("--data", help="aclImdb folder or .tar.gz (default: tensorflow-datasets imdb_reviews)")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--units", type=int, help="recurrent units per direction")
+    p.add_argument("--embedding-dim", type=int)
+    p.add_argument("--vocab-size", type=int, help="vocabulary size, padding and [UNK] included")
+    p.add_argument("--max-length", type=int, help="tokens kept per review")
+    p.add_argument("--head", type=int, help="of those, how many from the start (the rest from the end)")
+    p.add_argument("--layers", type=int, help="stacked bidirectional recurrent layers")
+    p.add_argument("--learning-rate", type=float, help="peak learning rate (cosine decay)")
+    p.add_argument("--embedding-dropout", type=float, help="spatial dropout on the embeddings")
+    p.add_argument("--dropout", type=float, help="cell input dropout")
+    p.add_argument("--recurrent-dropout", type=float)
+    p.add_argument("--head-dropout", type=float, help="dropout before the classifier")
+    p.add_argument("--clipnorm", type=float, help="gradient clipping by norm (0: off)")
+    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--patience", type=int, help="early stopping patience in epochs")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--limit", type=int, help="use only N training and N test reviews (quick runs)")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false", default=None, help="skip TF-IDF baseline")
+    p.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run")
+    args = p.parse_args(argv)
+    for key, value in DEFAULTS.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    _check(p, args)
+    return args
+
+
+def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
+    for name in ("epochs", "batch_size", "units", "embedding_dim", "max_length", "layers", "patience"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(a, name)})")
+    if a.vocab_size < 3:
+        p.error(f"--vocab-size must be at least 3 (got {a.vocab_size})")
+    if not 0 <= a.head <= a.max_length:
+        p.error(f"--head must be between 0 and --max-length={a.max_length} (got {a.head})")
+    for name in ("embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
+        if not 0 <= getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be in [0, 1) (got {getattr(a, name)})")
+    if not 0 < a.val_fraction < 1:
+        p.error(f"--val-fraction must be in (0, 1) (got {a.val_fraction})")
+    if a.learning_rate <= 0 or a.clipnorm < 0:
+        p.error("--learning-rate must be > 0 and --clipnorm >= 0")
+    if a.limit is not None and a.limit < 20:
+        p.error(f"--limit must be at least 20 reviews (got {a.limit})")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+
+    from sentiment import data as imdb
+    from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
+    from sentiment.files import save_model, write_json
+    from sentiment.model import ModelConfig, build_model, make_vectorizer, text_to_ids
+    from sentiment.train import FitConfig, TrainingError, fit
+
+    keras.utils.set_random_seed(args.seed)
+    command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])])
+    workdir = os.path.join(args.out, "runs")
+    os.makedirs(workdir, exist_ok=True)
+
+    print(f"Loading IMDB from {args.data or 'tensorflow-datasets'} ...", flush=True)
+    try:
+        dataset = imdb.load_imdb(args.data)
+    except imdb.DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    train_all = imdb.limit(dataset.train, args.limit, args.seed)
+    test = imdb.limit(dataset.test, args.limit, args.seed)
+    train, val = imdb.train_val_split(train_all, args.val_fraction, args.seed)
+    val_split = "grouped by movie" if train_all.groups is not None else "stratified"
+    print(f"{len(train):,} training, {len(val):,} validation ({val_split}), {len(test):,} test reviews")
+
+    vectorizer = make_vectorizer(args.vocab_size)
+    vectorizer.adapt(train.texts, batch_size=1024)
+    vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
+    print(f"Vocabulary: {len(vocabulary):,} words")
+
+    summary = {
+        "command": command,
+        "finished": None,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "data": {
+            "source": dataset.source,
+            "train": len(train),
+            "val": len(val),
+            "test": len(test),
+            "val_split": val_split,
+            "limit": args.limit,
+            "notes": dataset.notes,
+        },
+        "vocabulary_size": len(vocabulary),
+        "config": {k: getattr(args, k) for k in DEFAULTS},
+        "models": {},
+    }
+
+    histories = {}
+    fit_cfg = FitConfig(args.epochs, args.batch_size, args.learning_rate, args.clipnorm, args.patience, args.seed)
+    for cell in args.cells:
+        config = ModelConfig(
+            cell=cell,
+            vocab_size=args.vocab_size,
+            max_length=args.max_length,
+            head=args.head,
+            embedding_dim=args.embedding_dim,
+            units=args.units,
+            layers=args.layers,
+            embedding_dropout=args.embedding_dropout,
+            dropout=args.dropout,
+            recurrent_dropout=args.recurrent_dropout,
+            head_dropout=args.head_dropout,
+            seed=args.seed,
+        )
+        model = build_model(config, vocabulary)
+        to_ids = text_to_ids(model)
+        ids = {name: imdb.token_ids(split.texts, to_ids) for name, split in (("train", train), ("val", val), ("test", test))}
+        train_ds = imdb.batches(ids["train"], train.labels, args.batch_size, shuffle=True, seed=args.seed)
+        val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
+        print(f"\n== {cell.upper()}: {model.count_params():,} parameters")
+        try:
+            result = fit(model, train_ds, val_ds, fit_cfg, workdir, cell, resume=args.resume)
+        except TrainingError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 3
+        except KeyboardInterrupt:
+            return 130
+
+        test_ds = imdb.batches(ids["test"], test.labels, 256, shuffle=False)
+        order = imdb.sorted_order(ids["test"])
+        t0 = time.perf_counter()
+        probs_sorted = model.get_layer("classifier").predict(test_ds.map(lambda x, y: x), verbose=0)[:, 0]
+        eval_seconds = time.perf_counter() - t0
+        probs = np.empty_like(probs_sorted)
+        probs[order] = probs_sorted
+        test_metrics = classification_metrics(test.labels, probs)
+        tokens = int(sum(len(x) for x in ids["train"]))
+        epochs_run = result["epochs_run"]
+        history = result["history"]
+        best = result["best_epoch"] or epochs_run
+        summary["models"][cell] = {
+            "file": f"{cell}.keras",
+            "test": test_metrics,
+            "parameters": int(model.count_params()),
+            "train_seconds": round(result["seconds"], 1),
+            "epochs_run": epochs_run,
+            "best_epoch": best,
+            "best_val_accuracy": history["val_accuracy"][best - 1],
+            "train_reviews_per_s": round(len(train) * epochs_run / result["seconds"], 1),
+            "train_tokens_per_s": round(tokens * epochs_run / result["seconds"], 1),
+            "test_reviews_per_s": round(len(test) / eval_seconds, 1),
+            "model_config": config.to_dict(),
+            "history": history,
+        }
+        histories[cell.upper()] = history
+        save_model(model, os.path.join(args.out, f"{cell}.keras"))
+        print(
+            f"{cell.upper()} test accuracy {test_metrics['accuracy']:.4f}, F1 {test_metrics['f1']:.4f}, "
+            f"ROC-AUC {test_metrics['roc_auc']:.4f}; saved {os.path.join(args.out, cell + '.keras')}"
+        )
+
+    if args.baseline:
+        print("\n== TF-IDF + logistic regression baseline")
+        summary["baseline"] = tfidf_baseline(
+            train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, args.seed
+        )
+        print(f"baseline test accuracy {summary['baseline']['accuracy']:.4f}")
+
+    summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_json(os.path.join(args.out, "metrics.json"), summary)
+    write_report(os.path.join(args.out, "report.md"), summary)
+    plot_curves(os.path.join(args.out, "curves.png"), histories)
+    print(f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, report.md, curves.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
