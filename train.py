@@ -33,6 +33,7 @@ DEFAULTS = dict(
     head=100,
     layers=1,
     learning_rate=3e-3,
+    token_dropout=0.0,
     embedding_dropout=0.25,
     dropout=0.0,
     recurrent_dropout=0.0,
@@ -61,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--head", type=int, help="of those, how many from the start (the rest from the end)")
     p.add_argument("--layers", type=int, help="stacked bidirectional recurrent layers")
     p.add_argument("--learning-rate", type=float, help="peak learning rate (cosine decay)")
+    p.add_argument("--token-dropout", type=float, help="share of words dropped in training")
     p.add_argument("--embedding-dropout", type=float, help="spatial dropout on the embeddings")
     p.add_argument("--dropout", type=float, help="cell input dropout")
     p.add_argument("--recurrent-dropout", type=float)
@@ -88,7 +90,7 @@ def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         p.error(f"--vocab-size must be at least 3 (got {a.vocab_size})")
     if not 0 <= a.head <= a.max_length:
         p.error(f"--head must be between 0 and --max-length={a.max_length} (got {a.head})")
-    for name in ("embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
+    for name in ("token_dropout", "embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
         if not 0 <= getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be in [0, 1) (got {getattr(a, name)})")
     if not 0 < a.val_fraction < 1:
@@ -162,6 +164,7 @@ def main(argv=None) -> int:
             embedding_dim=args.embedding_dim,
             units=args.units,
             layers=args.layers,
+            token_dropout=args.token_dropout,
             embedding_dropout=args.embedding_dropout,
             dropout=args.dropout,
             recurrent_dropout=args.recurrent_dropout,

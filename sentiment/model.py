@@ -1,7 +1,7 @@
 """The many-to-one sentiment model: raw review text in, P(positive) out.
 
     text -> TextVectorization -> HeadTail -> [classifier]
-    classifier: ids -> Embedding(mask_zero) -> SpatialDropout1D
+    classifier: ids -> Embedding(mask_zero) -> token dropout -> SpatialDropout1D
                 -> Bidirectional(Recurrent(our cell)) x layers
                 -> MaskedPool (max and mean over time) -> Dropout -> Dense(sigmoid)
 
@@ -115,6 +115,7 @@ class ModelConfig:
     units: int = 64
     layers: int = 1
     bidirectional: bool = True
+    token_dropout: float = 0.0
     embedding_dropout: float = 0.25
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
@@ -135,7 +136,7 @@ class ModelConfig:
             raise ValueError(
                 f"`head` must be in [0, max_length={self.max_length}]. Received: head={self.head}"
             )
-        for name in ("embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
+        for name in ("token_dropout", "embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value}")
@@ -160,6 +161,8 @@ def build_classifier(config: ModelConfig, vocab_size: int) -> keras.Model:
     """Token ids (batch, time) -> P(positive) (batch, 1)."""
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(ids)
+    # Whole words dropped (their vectors zeroed), then whole embedding channels.
+    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
     for n in range(config.layers):
         cell = make_cell(

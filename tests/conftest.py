@@ -42,3 +42,30 @@ def tiny_model(request, tiny_vocab):
 
     config = ModelConfig(cell=request.param, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4)
     return build_model(config, tiny_vocab)
+
+
+def run_train(*args, timeout=600):
+    """Runs train.py in a subprocess, as a user would."""
+    import subprocess
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train.py"), *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """Two tiny models (LSTM, GRU) and every artifact, from `train.py --limit` on tiny data."""
+    from test_data import write_aclimdb
+
+    root = tmp_path_factory.mktemp("run")
+    data = write_aclimdb(root / "data", per_class=30)
+    out = root / "models"
+    result = run_train(
+        "--data", data, "--out", str(out), "--limit", "40", "--epochs", "2",
+        "--units", "4", "--embedding-dim", "4", "--vocab-size", "100", "--cells", "lstm", "gru",
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return out, result

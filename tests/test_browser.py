@@ -1,0 +1,82 @@
+"""End to end in a real browser: the app served on 127.0.0.1, driven by headless Chromium."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = os.path.join(ROOT, "artifacts")
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(tiny_run):
+    out, _ = tiny_run
+    port = free_port()
+    env = {**os.environ, "SENTIMENT_MODELS": str(out), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", os.path.join(ROOT, "app.py"),
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_review_gets_predictions_and_heatmaps_in_chromium(app_url):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(app_url, timeout=60_000)
+            box = page.get_by_role("textbox", name="Review", exact=True)
+            box.wait_for(timeout=60_000)
+            box.fill("A dull, boring film. The acting was awful and I hated the ending.")
+            box.press("Control+Enter")
+            page.wait_for_timeout(500)
+            page.get_by_text("LSTM says").wait_for(timeout=60_000)
+            page.get_by_text("GRU says").wait_for(timeout=60_000)
+            page.wait_for_function(
+                "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 4", timeout=60_000
+            )
+            page.wait_for_selector("span[title*='boring']", timeout=60_000)  # the shaded review
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.screenshot(path=os.path.join(ARTIFACTS, "app.png"), full_page=True)
+        finally:
+            browser.close()

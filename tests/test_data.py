@@ -1,0 +1,161 @@
+"""The IMDB loader on tiny aclImdb-layout folders and archives the tests write."""
+
+import os
+import tarfile
+import time
+
+import numpy as np
+import pytest
+
+from sentiment import data as imdb
+
+REVIEWS = {
+    "pos": ["A wonderful film.<br /><br />Loved it", "Great acting, great story", "best movie ever", "superb"],
+    "neg": ["Awful.<br />Just awful", "boring and dull", "worst plot", "terrible\x85 acting"],
+}
+
+
+def write_aclimdb(root, splits=("train", "test"), urls=True, per_class=None):
+    """aclImdb/{split}/{pos,neg}/<id>_<rating>.txt (+ urls_*.txt); returns the aclImdb folder."""
+    base = os.path.join(root, "aclImdb")
+    for split in splits:
+        for cls, texts in REVIEWS.items():
+            texts = (texts * 10)[: per_class or len(texts)]
+            folder = os.path.join(base, split, cls)
+            os.makedirs(folder, exist_ok=True)
+            for i, text in enumerate(texts):
+                rating = 9 if cls == "pos" else 2
+                with open(os.path.join(folder, f"{i}_{rating}.txt"), "w", encoding="utf-8") as f:
+                    f.write(text)
+            if urls:
+                with open(os.path.join(base, split, f"urls_{cls}.txt"), "w") as f:
+                    # two reviews a movie; pos and neg share movie ids on purpose
+                    f.writelines(f"http://www.imdb.com/title/tt{i // 2:07d}/usercomments\n" for i in range(len(texts)))
+    return base
+
+
+def make_archive(folder, path):
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(folder, arcname="aclImdb")
+    return path
+
+
+def test_reads_folder(tmp_path):
+    base = write_aclimdb(tmp_path)
+    for source in (base, str(tmp_path)):  # the aclImdb folder or its parent
+        d = imdb.load_imdb(source)
+        assert len(d.train) == len(d.test) == 8
+        assert d.train.labels.tolist() == [0] * 4 + [1] * 4
+        assert d.train.texts[0] == "Awful. Just awful"  # <br /> cleaned
+        assert d.train.groups is not None and d.train.groups[0].endswith("tt0000000/usercomments")
+
+
+def test_reads_archive_same_as_folder(tmp_path):
+    base = write_aclimdb(tmp_path / "src")
+    archive = make_archive(base, str(tmp_path / "aclImdb_v1.tar.gz"))
+    a, b = imdb.load_imdb(archive), imdb.load_imdb(base)
+    assert a.train.texts == b.train.texts and a.test.texts == b.test.texts
+    np.testing.assert_array_equal(a.train.labels, b.train.labels)
+    np.testing.assert_array_equal(a.train.groups, b.train.groups)
+
+
+def test_without_urls_files_there_are_no_groups(tmp_path):
+    d = imdb.load_imdb(write_aclimdb(tmp_path, urls=False))
+    assert d.train.groups is None and any("stratified" in n for n in d.notes)
+
+
+@pytest.mark.parametrize(
+    "breakage,match",
+    [
+        ("missing-test", r"test/neg"),
+        ("empty-class", r"train/pos"),
+        ("not-utf8", r"not UTF-8"),
+        ("unreadable", r"Cannot read"),
+    ],
+)
+def test_malformed_folder_is_a_clear_error(tmp_path, breakage, match):
+    base = write_aclimdb(tmp_path, splits=("train",) if breakage == "missing-test" else ("train", "test"))
+    if breakage == "empty-class":
+        for name in os.listdir(os.path.join(base, "train", "pos")):
+            os.remove(os.path.join(base, "train", "pos", name))
+    elif breakage == "not-utf8":
+        with open(os.path.join(base, "train", "pos", "0_9.txt"), "wb") as f:
+            f.write(b"\xff\xfe bad bytes \xc3")
+    elif breakage == "unreadable":
+        # a folder where a review file should be (chmod does not stop root)
+        os.mkdir(os.path.join(base, "train", "neg", "99_1.txt"))
+    with pytest.raises(imdb.DataError, match=match):
+        imdb.load_imdb(base)
+
+
+def test_bad_paths_and_truncated_archive(tmp_path):
+    with pytest.raises(imdb.DataError, match="no such file"):
+        imdb.load_imdb(tmp_path / "nothing")
+    other = tmp_path / "reviews.csv"
+    other.write_text("a,b\n")
+    with pytest.raises(imdb.DataError, match="aclImdb folder"):
+        imdb.load_imdb(other)
+    archive = make_archive(write_aclimdb(tmp_path / "src"), str(tmp_path / "a.tar.gz"))
+    with open(archive, "rb") as f:
+        head = f.read(os.path.getsize(archive) // 2)
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(head)
+    with pytest.raises(imdb.DataError, match="truncated"):
+        imdb.load_imdb(truncated)
+
+
+def test_tfds_offline_fails_fast_and_names_data_flag(monkeypatch):
+    import socket
+
+    import tensorflow_datasets as tfds
+
+    class Unprepared:
+        def is_prepared(self):
+            return False
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(tfds, "builder", lambda name: Unprepared())
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    start = time.perf_counter()
+    with pytest.raises(imdb.DataError, match="--data"):
+        imdb.load_imdb(None)
+    assert time.perf_counter() - start < 10
+
+
+def test_validation_split_is_grouped_by_movie_and_seeded(tmp_path):
+    d = imdb.load_imdb(write_aclimdb(tmp_path, per_class=40))
+    fit, val = imdb.train_val_split(d.train, 0.25, seed=3)
+    assert len(fit) + len(val) == 80 and len(val) > 0
+    assert not set(fit.groups) & set(val.groups)
+    again, _ = imdb.train_val_split(d.train, 0.25, seed=3)
+    assert again.texts == fit.texts
+
+
+def test_limit_is_balanced_and_seeded(tmp_path):
+    d = imdb.load_imdb(write_aclimdb(tmp_path, per_class=40))
+    sub = imdb.limit(d.train, 20, seed=1)
+    assert len(sub) == 20 and sub.labels.sum() == 10
+    assert imdb.limit(d.train, 20, seed=1).texts == sub.texts
+
+
+def test_batches_pad_little_and_keep_labels_aligned():
+    rng = np.random.default_rng(0)
+    ids = [rng.integers(2, 50, size=n) for n in rng.integers(1, 300, size=500)]
+    labels = np.array([len(x) % 2 for x in ids])  # label recoverable from the ids
+    seen = 0
+    for shuffle in (True, False):
+        padding = total = 0
+        for x, y in imdb.batches(ids, labels, 32, shuffle=shuffle, seed=0):
+            x, y = x.numpy(), y.numpy()
+            lengths = np.count_nonzero(x, axis=1)
+            np.testing.assert_array_equal(lengths % 2, y)
+            padding += x.size - lengths.sum()
+            total += x.size
+            seen += len(y)
+        assert padding / total < 0.15, (shuffle, padding / total)
+    assert seen == 1000
+    order = imdb.sorted_order(ids)
+    first = next(iter(imdb.batches(ids, labels, 32, shuffle=False)))[0].numpy()
+    np.testing.assert_array_equal(first[0][: len(ids[order[0]])], ids[order[0]])

@@ -1,0 +1,77 @@
+"""train.py end to end on tiny data, its bad-input errors, and a real-data check."""
+
+import json
+import os
+
+import pytest
+
+from conftest import real_archive, run_train
+from test_data import write_aclimdb
+
+
+def test_limit_run_writes_every_artifact(tiny_run):
+    out, result = tiny_run
+    for name in ("lstm.keras", "gru.keras", "metrics.json", "report.md", "curves.png",
+                 "runs/lstm.csv", "runs/gru.best.keras"):
+        assert (out / name).is_file(), name
+    assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]  # no half-written files
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"lstm", "gru"}
+    for m in metrics["models"].values():
+        t = m["test"]
+        assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"} <= set(t)
+        assert sum(map(sum, t["confusion_matrix"])) == t["n"] == metrics["data"]["test"] == 40
+        assert m["parameters"] > 0 and m["train_seconds"] > 0 and m["train_reviews_per_s"] > 0
+    assert 0 <= metrics["baseline"]["accuracy"] <= 1
+    assert metrics["data"]["val_split"] == "grouped by movie"
+    assert metrics["vocabulary_size"] <= 100 and "--limit 40" in metrics["command"]
+    report = (out / "report.md").read_text()
+    assert "lstm" in report and "gru" in report and "TF-IDF" in report
+
+
+def test_saved_models_reload_and_predict(tiny_run):
+    from sentiment.inspect import predict, trace
+    from sentiment.model import load_model
+
+    out, _ = tiny_run
+    for cell in ("lstm", "gru"):
+        model = load_model(out / f"{cell}.keras")
+        p = predict(model, ["a wonderful film", "awful and boring"])
+        assert p.shape == (2,)
+        assert trace(model, "a wonderful film").tokens == ["a", "wonderful", "film"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--data", "/nonexistent/aclImdb"], "no such file"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--head", "500", "--max-length", "400"], "--head must be between"),
+        (["--dropout", "1.5"], "--dropout must be in"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(args, message, tmp_path):
+    result = run_train(*args, "--out", str(tmp_path), timeout=120)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_data_fails_before_training(tmp_path):
+    data = write_aclimdb(tmp_path / "data", splits=("train",))
+    result = run_train("--data", data, "--out", str(tmp_path / "out"), timeout=120)
+    assert result.returncode == 2 and "test/neg" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "lstm.keras").exists()
+
+
+@pytest.mark.real_data
+def test_short_training_on_real_reviews_beats_chance(tmp_path):
+    result = run_train(
+        "--data", real_archive(), "--out", str(tmp_path), "--limit", "3000", "--epochs", "2",
+        "--cells", "gru", "--units", "32", "--no-baseline", "--max-length", "200", "--head", "50",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    accuracy = metrics["models"]["gru"]["test"]["accuracy"]
+    assert metrics["data"]["test"] == 3000
+    assert accuracy > 0.70, accuracy
