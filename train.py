@@ -106,6 +106,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from sentiment import data as imdb
     from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
@@ -114,6 +115,8 @@ def main(argv=None) -> int:
     from sentiment.train import FitConfig, TrainingError, fit
 
     keras.utils.set_random_seed(args.seed)
+    # Same seed and data, same metrics on the same machine.
+    tf.config.experimental.enable_op_determinism()
     command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])])
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)
@@ -183,7 +186,7 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 3
         except KeyboardInterrupt:
-            return 130
+            return 130  # fit() said where the best checkpoint is
 
         test_ds = imdb.batches(ids["test"], test.labels, 256, shuffle=False)
         order = imdb.sorted_order(ids["test"])
@@ -205,8 +208,8 @@ def main(argv=None) -> int:
             "epochs_run": epochs_run,
             "best_epoch": best,
             "best_val_accuracy": history["val_accuracy"][best - 1],
-            "train_reviews_per_s": round(len(train) * epochs_run / result["seconds"], 1),
-            "train_tokens_per_s": round(tokens * epochs_run / result["seconds"], 1),
+            "train_reviews_per_s": round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
+            "train_tokens_per_s": round(tokens * result["epochs_this_run"] / result["seconds"], 1),
             "test_reviews_per_s": round(len(test) / eval_seconds, 1),
             "model_config": config.to_dict(),
             "history": history,
@@ -234,4 +237,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("Interrupted: every file written so far is complete (written to a temporary file, then renamed).")
+        sys.exit(130)

@@ -30,6 +30,27 @@ class FitConfig:
     seed: int = 1337
 
 
+def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
+    """The best ``monitor`` value in an earlier run's CSV log (inf if none)."""
+    import csv
+
+    try:
+        with open(csv_path, newline="") as f:
+            return min(float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor))
+    except (OSError, ValueError, KeyError):
+        return math.inf
+
+
+def _logged_history(csv_path: str) -> dict[str, list[float]]:
+    """Every epoch's logs from the CSV log, the last row of each epoch winning."""
+    import csv
+
+    with open(csv_path, newline="") as f:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(f)}
+    keys = [k for k in next(iter(rows.values())) if k != "epoch"] if rows else []
+    return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+
+
 class SaveBest(keras.callbacks.Callback):
     """Saves the whole text -> probability model whenever validation loss improves
     (atomically: the checkpoint on disk is always a complete model)."""
@@ -68,13 +89,16 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     if not resume and os.path.isdir(backup):
         shutil.rmtree(backup)
     best_path = os.path.join(workdir, f"{name}.best.keras")
+    csv_path = os.path.join(workdir, f"{name}.csv")
     save_best = SaveBest(full_model, best_path)
+    if resume and os.path.exists(best_path):
+        save_best.best = _best_logged(csv_path)  # do not overwrite a better checkpoint
     callbacks = [
         keras.callbacks.BackupAndRestore(backup),
         keras.callbacks.TerminateOnNaN(),
         save_best,
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(os.path.join(workdir, f"{name}.csv"), append=resume),
+        keras.callbacks.CSVLogger(csv_path, append=resume),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard", name), write_graph=False),
     ]
     start = time.perf_counter()
@@ -98,10 +122,12 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
         # EarlyStopping restores the best weights only when it stops early.
         best = keras.saving.load_model(best_path, compile=False, safe_mode=True)
         classifier.set_weights(classifier_of(best).get_weights())
+    full_history = _logged_history(csv_path)  # includes epochs before a --resume
     return {
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "history": full_history,
         "seconds": seconds,
-        "epochs_run": len(losses),
+        "epochs_run": len(full_history["loss"]),
+        "epochs_this_run": len(losses),
         "best_epoch": save_best.best_epoch,
         "best_checkpoint": best_path,
         "steps_per_epoch": steps,

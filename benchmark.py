@@ -1,0 +1,234 @@
+"""Our cells against Keras's built-in LSTM/GRU layers, side by side, same batches.
+
+    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz          # ~8 min
+    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --quick  # ~1 min
+
+Measures, in one run on this machine and the same real IMDB batches:
+- training throughput (reviews/s, tokens/s) of the same sentiment model built
+  with our cells (`sentiment.recurrent.Recurrent`) and with `keras.layers.LSTM`
+  / `keras.layers.GRU`, and the ratio;
+- inference latency for one review, with and without the per-token traces;
+- the GFLOP/s the recurrent layer achieves (forward + backward) beside a large
+  matmul's GFLOP/s (how close to the machine's limit the loop gets).
+Writes benchmark.json and benchmark.md to --out (default benchmarks/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from sentiment import data as imdb  # noqa: E402
+from sentiment.files import write_json, write_text  # noqa: E402
+from sentiment.inspect import trace  # noqa: E402
+from sentiment.model import (  # noqa: E402
+    ModelConfig,
+    MaskedPool,
+    build_model,
+    classifier_of,
+    make_vectorizer,
+    text_to_ids,
+)
+
+GATES = {"lstm": 4, "gru": 3}
+
+
+def builtin_classifier(config: ModelConfig, vocab_size: int) -> keras.Model:
+    """The same classifier as `build_classifier`, with Keras's own recurrent layers."""
+    ids = keras.Input(shape=(None,), dtype="int64")
+    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True)(ids)
+    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1))(x)
+    x = keras.layers.SpatialDropout1D(config.embedding_dropout)(x)
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.cell]
+    for _ in range(config.layers):
+        x = keras.layers.Bidirectional(layer(config.units, return_sequences=True))(x)
+    x = MaskedPool()(x)
+    x = keras.layers.Dropout(config.head_dropout)(x)
+    return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+def train_throughput(model: keras.Model, batches: list, repeats: int) -> dict:
+    """Median reviews/s and tokens/s over `repeats` passes of `batches`, after a warm-up."""
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy")
+    for x, y in batches[:3]:  # trace and warm up every shape bucket we can
+        model.train_on_batch(x, y)
+    reviews = sum(len(y) for _, y in batches)
+    tokens = sum(int(np.count_nonzero(x)) for x, _ in batches)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for x, y in batches:
+            model.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    t = statistics.median(times)
+    return {"seconds": t, "reviews_per_s": reviews / t, "tokens_per_s": tokens / t, "params": model.count_params()}
+
+
+def latency_ms(fn, repeats: int) -> float:
+    fn()  # warm-up (tracing)
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def recurrent_gflops(cell: str, units: int, features: int, batch: int, steps: int, repeats: int) -> dict:
+    """Achieved GFLOP/s of one recurrent layer, forward + backward, ours and Keras's."""
+    x = tf.random.normal((batch, steps, features))
+    g = GATES[cell]
+    # matmul FLOPs per step and sequence: input projection + recurrent projection;
+    # backward is about twice the forward.
+    flops = 3 * 2 * batch * steps * g * units * (features + units)
+    from sentiment.cells import make_cell
+    from sentiment.recurrent import Recurrent
+
+    out = {"flops": flops}
+    layers = {
+        "ours": Recurrent(make_cell(cell, units), return_sequences=True),
+        "keras": {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell](units, return_sequences=True),
+    }
+    for name, layer in layers.items():
+        layer(x)
+
+        @tf.function
+        def step(layer=layer):
+            with tf.GradientTape() as tape:
+                y = tf.reduce_sum(layer(x, training=True))
+            return tape.gradient(y, layer.trainable_weights)
+
+        ms = latency_ms(step, repeats)
+        out[name] = {"ms": ms, "gflops": flops / (ms / 1000) / 1e9}
+    return out
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+    fn = tf.function(lambda: tf.matmul(a, b))
+    ms = latency_ms(lambda: fn().numpy(), repeats)
+    return 2 * n**3 / (ms / 1000) / 1e9
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="aclImdb folder or .tar.gz")
+    p.add_argument("--out", default="benchmarks")
+    p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
+    args = p.parse_args(argv)
+    quick = args.quick
+    n_reviews, repeats = (512, 1) if quick else (2048, 3)
+
+    keras.utils.set_random_seed(0)
+    try:
+        train = imdb.limit(imdb.load_imdb(args.data).train, n_reviews, seed=0)
+    except imdb.DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    config = ModelConfig(vocab_size=20000)
+    vectorizer = make_vectorizer(config.vocab_size)
+    vectorizer.adapt(train.texts)
+    vocab = [str(t) for t in vectorizer.get_vocabulary()]
+    results = {
+        "command": "python " + " ".join([os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "reviews": len(train),
+        "batch_size": 64,
+        "config": config.to_dict(),
+        "training": {},
+        "latency_ms": {},
+        "recurrent_layer": {},
+    }
+    long_review = " ".join(train.texts)[:20000]  # well over 1,000 tokens
+    short_review = train.texts[0]
+    for cell in args.cells:
+        config.cell = cell
+        ours = build_model(config, vocab)
+        ids = imdb.token_ids(train.texts, text_to_ids(ours))
+        batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
+        builtin = builtin_classifier(config, len(vocab))
+        r_ours = train_throughput(classifier_of(ours), batches, repeats)
+        r_keras = train_throughput(builtin, batches, repeats)
+        results["training"][cell] = {
+            "ours": r_ours,
+            "keras": r_keras,
+            "speedup": r_ours["reviews_per_s"] / r_keras["reviews_per_s"],
+        }
+        print(f"{cell}: training {r_ours['reviews_per_s']:.0f} vs {r_keras['reviews_per_s']:.0f} reviews/s "
+              f"(ours vs keras.layers.{cell.upper()}): {results['training'][cell]['speedup']:.2f}x", flush=True)
+
+        predict_fn = tf.function(lambda t, m=ours: m(t, training=False))
+        lat = {}
+        for label, text in (("review", short_review), ("1000+ token review", long_review)):
+            lat[label] = {
+                "predict_ms": latency_ms(lambda: predict_fn(tf.constant([text])).numpy(), 5 if quick else 20),
+                "trace_ms": latency_ms(lambda: trace(ours, text), 5 if quick else 20),
+            }
+        results["latency_ms"][cell] = lat
+        print(f"{cell}: latency {json.dumps(lat)}", flush=True)
+
+        results["recurrent_layer"][cell] = recurrent_gflops(
+            cell, config.units, config.embedding_dim, 64, 128 if quick else 256, 3 if quick else 10
+        )
+    results["matmul_gflops"] = matmul_gflops(1024 if quick else 2048)
+    print(f"matmul: {results['matmul_gflops']:.1f} GFLOP/s")
+
+    os.makedirs(args.out, exist_ok=True)
+    write_json(os.path.join(args.out, "benchmark.json"), results)
+    write_text(os.path.join(args.out, "benchmark.md"), markdown(results))
+    print(markdown(results))
+    return 0
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        "# Benchmark: our cells vs Keras's built-in layers",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
+        f"bucketed by length; model: embedding {r['config']['embedding_dim']}, bidirectional, "
+        f"{r['config']['units']} units, max {r['config']['max_length']} tokens.",
+        "",
+        "| cell | ours reviews/s | Keras reviews/s | speedup | ours tokens/s | Keras tokens/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cell, t in r["training"].items():
+        lines.append(
+            f"| {cell.upper()} | {t['ours']['reviews_per_s']:.0f} | {t['keras']['reviews_per_s']:.0f} | "
+            f"**{t['speedup']:.2f}x** | {t['ours']['tokens_per_s']:.0f} | {t['keras']['tokens_per_s']:.0f} |"
+        )
+    lines += ["", "| cell | review | predict (ms) | predict + traces (ms) |", "|---|---|---|---|"]
+    for cell, lat in r["latency_ms"].items():
+        for label, v in lat.items():
+            lines.append(f"| {cell.upper()} | {label} | {v['predict_ms']:.1f} | {v['trace_ms']:.1f} |")
+    lines += [
+        "",
+        f"Recurrent layer alone, forward + backward (matmul FLOPs), against a large matmul's "
+        f"{r['matmul_gflops']:.1f} GFLOP/s:",
+        "",
+        "| cell | ours GFLOP/s | Keras GFLOP/s | ours share of matmul peak |",
+        "|---|---|---|---|",
+    ]
+    for cell, v in r["recurrent_layer"].items():
+        lines.append(
+            f"| {cell.upper()} | {v['ours']['gflops']:.1f} | {v['keras']['gflops']:.1f} | "
+            f"{100 * v['ours']['gflops'] / r['matmul_gflops']:.0f}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

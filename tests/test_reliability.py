@@ -1,0 +1,167 @@
+"""Bad input, broken files and interrupted training: a clear message, never a crash."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, TINY_REVIEWS, run_train
+from sentiment.inspect import predict, trace
+from sentiment.model import ModelConfig, ModelLoadError, build_model, load_model
+from test_data import write_aclimdb
+
+NASTY = {
+    "empty": "",
+    "whitespace": " \t\n\r  \u3000",
+    "html": "<html><body><script>alert('x')</script><b>great</b> movie<br /></body></html>",
+    "emoji": "😀😀 loved it 🎬🍿 👍",
+    "non-latin": "映画は素晴らしかった。Фильм ужасный. الفيلم رائع",
+    "control": "bad\x00movie\x85\x1b[31m awful\u200b\ufeff",
+    "unknown words": "zzxq qwxv plorth vendibulous",
+    "megabyte": "a great movie " * 80_000,  # ~1.1 MB
+}
+
+
+@pytest.mark.parametrize("name", list(NASTY))
+def test_nasty_text_gets_a_prediction_or_a_clear_message(tiny_model, name):
+    text = NASTY[name]
+    p = predict(tiny_model, [text])
+    assert p.shape == (1,) and 0 <= p[0] <= 1
+    try:
+        t = trace(tiny_model, text)
+    except ValueError as err:
+        assert "no words" in str(err)
+        assert name in ("empty", "whitespace")
+    else:
+        assert abs(t.probability - p[0]) < 1e-5
+        assert len(t.tokens) <= t.max_length
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_fuzz_text_to_prediction_to_trace(tiny_vocab, text):
+    model = _fuzz_model(tiny_vocab)
+    p = predict(model, [text])
+    assert np.isfinite(p).all()
+    try:
+        t = trace(model, text)
+    except ValueError as err:
+        assert "no words" in str(err)
+    else:
+        assert abs(t.probability - p[0]) < 1e-5
+        for layer in t.layers:
+            for v in layer.values.values():
+                assert v.shape[0] == len(t.tokens) and np.isfinite(v).all()
+
+
+_FUZZ = {}
+
+
+def _fuzz_model(vocab):
+    if "model" not in _FUZZ:
+        _FUZZ["model"] = build_model(ModelConfig(cell="gru", vocab_size=200, units=3, embedding_dim=3), vocab)
+    return _FUZZ["model"]
+
+
+def test_weights_from_another_configuration_are_a_clear_error(tiny_vocab, tmp_path):
+    small = build_model(ModelConfig(units=4, embedding_dim=4, vocab_size=200), tiny_vocab)
+    big = build_model(ModelConfig(units=8, embedding_dim=4, vocab_size=200), tiny_vocab)
+    small.save(tmp_path / "small.keras")
+    big.save(tmp_path / "big.keras")
+    mixed = tmp_path / "mixed.keras"
+    with zipfile.ZipFile(tmp_path / "small.keras") as a, zipfile.ZipFile(tmp_path / "big.keras") as b, \
+            zipfile.ZipFile(mixed, "w") as out:
+        for item in a.namelist():
+            out.writestr(item, b.read(item) if item.endswith(".h5") else a.read(item))
+    with pytest.raises(ModelLoadError, match="mixed.keras"):
+        load_model(mixed)
+
+
+def test_safe_mode_refuses_code_in_a_model_file(tmp_path):
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ModelLoadError, match="lambda.keras"):
+        load_model(tmp_path / "lambda.keras")
+
+
+def test_nan_loss_stops_training_with_a_clear_message(tiny_vocab, tmp_path):
+    from sentiment.model import text_to_ids
+    from sentiment.train import FitConfig, TrainingError, fit
+
+    model = build_model(ModelConfig(units=3, embedding_dim=3, vocab_size=200), tiny_vocab)
+    ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
+    labels = np.full(len(TINY_REVIEWS), np.nan, "float32")
+    ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
+    with pytest.raises(TrainingError, match="NaN"):
+        fit(model, ds, ds, FitConfig(epochs=3), str(tmp_path), "lstm", resume=False)
+
+
+def _csv_epochs(path):
+    with open(path, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_ctrl_c_keeps_the_best_checkpoint_and_resume_continues(tmp_path):
+    data = write_aclimdb(tmp_path / "data", per_class=40)
+    out = tmp_path / "out"
+    args = ["--data", data, "--out", str(out), "--cells", "lstm", "--no-baseline", "--units", "4",
+            "--embedding-dim", "4", "--vocab-size", "100", "--patience", "1000"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *args, "--epochs", "100000"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    best, log = out / "runs" / "lstm.best.keras", out / "runs" / "lstm.csv"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (best.exists() and log.exists() and len(_csv_epochs(log)) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output[-3000:]
+    assert f"Best checkpoint of lstm: {best}" in output
+    assert "Traceback" not in output
+    assert not (out / "lstm.keras").exists()  # no final model from a cut run
+    load_model(best)  # the checkpoint is a whole model
+    assert not [p for p in os.listdir(out / "runs") if p.startswith(".tmp-")]
+    done = _csv_epochs(log)
+
+    result = run_train(*args, "--epochs", str(max(done) + 3), "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = _csv_epochs(log)
+    resumed = epochs[len(done):]
+    assert resumed and resumed[0] >= max(done) - 1 and resumed[-1] == max(done) + 2, (done, epochs)
+    load_model(out / "lstm.keras")
+
+
+def test_same_seed_same_metrics(tmp_path):
+    data = write_aclimdb(tmp_path / "data", per_class=30)
+    runs = []
+    for n in range(2):
+        out = tmp_path / f"out{n}"
+        result = run_train("--data", data, "--out", str(out), "--cells", "gru", "--units", "4",
+                           "--embedding-dim", "4", "--vocab-size", "100", "--epochs", "2", "--seed", "7")
+        assert result.returncode == 0, result.stderr[-3000:]
+        metrics = json.loads((out / "metrics.json").read_text())
+        runs.append((metrics["models"]["gru"]["history"], metrics["models"]["gru"]["test"], metrics["baseline"]["accuracy"]))
+    assert runs[0] == runs[1]
+
+
+def test_unreadable_metrics_and_models_do_not_stop_loading_others(tiny_run, tmp_path):
+    out, _ = tiny_run
+    folder = tmp_path / "copy"
+    shutil.copytree(out, folder)
+    (folder / "gru.keras").write_bytes(b"")
+    with pytest.raises(ModelLoadError, match="empty"):
+        load_model(folder / "gru.keras")
+    load_model(folder / "lstm.keras")
