@@ -33,6 +33,7 @@ DEFAULTS = dict(
     head=100,
     layers=1,
     learning_rate=3e-3,
+    bigram_buckets=0,
     token_dropout=0.0,
     embedding_dropout=0.25,
     dropout=0.0,
@@ -62,6 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--head", type=int, help="of those, how many from the start (the rest from the end)")
     p.add_argument("--layers", type=int, help="stacked bidirectional recurrent layers")
     p.add_argument("--learning-rate", type=float, help="peak learning rate (cosine decay)")
+    p.add_argument("--bigram-buckets", type=int, help="hashed bigram embeddings (0: off)")
     p.add_argument("--token-dropout", type=float, help="share of words dropped in training")
     p.add_argument("--embedding-dropout", type=float, help="spatial dropout on the embeddings")
     p.add_argument("--dropout", type=float, help="cell input dropout")
@@ -167,6 +169,7 @@ def main(argv=None) -> int:
             embedding_dim=args.embedding_dim,
             units=args.units,
             layers=args.layers,
+            bigram_buckets=args.bigram_buckets,
             token_dropout=args.token_dropout,
             embedding_dropout=args.embedding_dropout,
             dropout=args.dropout,

@@ -51,35 +51,40 @@ class Trace:
 def _build_trace_fn(model: keras.Model):
     vectorizer = model.get_layer(VECTORIZER)
     head_tail = model.get_layer(HEAD_TAIL)
-    layers = classifier_of(model).layers[1:]  # [0] is the InputLayer
+    classifier = classifier_of(model)
+    recurrent = [l for l in classifier.layers if isinstance(l, (keras.layers.Bidirectional, Recurrent))]
+    if not recurrent:
+        raise ValueError(f"Model {model.name!r} has no recurrent layer to trace.")
+    # Everything before the first recurrent layer (embeddings), as the model's
+    # own layers; the recurrent layers are traced; the rest run as they are.
+    first_input = recurrent[0].input  # [x, mask] where the layer was called with a mask
+    embed = keras.Model(classifier.input, first_input[0] if isinstance(first_input, list) else first_input)
+    after = classifier.layers[classifier.layers.index(recurrent[-1]) + 1 :]
 
     @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
     def run(text):
         all_ids = vectorizer(tf.reshape(text, [1]))
         ids = head_tail(all_ids)
-        x, mask, values = ids, None, {}
-        for layer in layers:
-            if isinstance(layer, keras.layers.Embedding):
-                mask = layer.compute_mask(ids)
-                x = layer(ids)
-            elif isinstance(layer, (keras.layers.Bidirectional, Recurrent)):
-                parts = []
-                directions = (
-                    [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
-                    if isinstance(layer, keras.layers.Bidirectional)
-                    else [("forward", layer)]
-                )
-                for direction, rnn in directions:
-                    traced = rnn.trace(x, mask)
-                    for name, value in traced.items():
-                        values[f"{layer.name}|{direction}|{name}"] = value[0]
-                    parts.append(traced["hidden"])
-                # Bidirectional's default merge is "concat"; one review has
-                # no padding, so the hidden states are the layer's outputs.
-                x = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
-            elif isinstance(layer, MaskedPool):
+        mask = tf.not_equal(ids, 0)  # what Embedding(mask_zero=True) gives
+        x, values = embed(ids, training=False), {}
+        for layer in recurrent:
+            directions = (
+                [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
+                if isinstance(layer, keras.layers.Bidirectional)
+                else [("forward", layer)]
+            )
+            parts = []
+            for direction, rnn in directions:
+                traced = rnn.trace(x, mask)
+                for name, value in traced.items():
+                    values[f"{layer.name}|{direction}|{name}"] = value[0]
+                parts.append(traced["hidden"])
+            # Bidirectional's default merge is "concat"; one review has
+            # no padding, so the hidden states are the layer's outputs.
+            x = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+        for layer in after:
+            if isinstance(layer, MaskedPool):
                 x = layer(x, mask=mask)
-                mask = None
             else:
                 x = layer(x, training=False)
         return {"ids": ids[0], "total": tf.shape(all_ids)[1], "prob": x[0, 0], "values": values}

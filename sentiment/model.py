@@ -78,6 +78,30 @@ class HeadTail(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class BigramHash(keras.layers.Layer):
+    """Token ids -> at each position, a hashed id of the bigram (previous, this).
+
+    Id 0 where there is no bigram (first token, padding). Hashing needs no
+    second vocabulary: the bigram's id follows from the two word ids.
+    """
+
+    def __init__(self, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        if buckets < 2:
+            raise ValueError(f"`buckets` must be at least 2. Received: buckets={buckets}")
+        self.buckets = int(buckets)
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int64")
+        prev = ops.pad(ids[:, :-1], [[0, 0], [1, 0]])
+        hashed = (prev * 1_000_003 + ids) % (self.buckets - 1) + 1
+        return ops.where(ops.logical_and(prev > 0, ids > 0), hashed, ops.zeros_like(hashed))
+
+    def get_config(self):
+        return {**super().get_config(), "buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MaskedPool(keras.layers.Layer):
     """Max and mean over the unmasked time steps, concatenated."""
 
@@ -115,6 +139,7 @@ class ModelConfig:
     units: int = 64
     layers: int = 1
     bidirectional: bool = True
+    bigram_buckets: int = 0  # 0: words only; else also a hashed bigram embedding
     token_dropout: float = 0.0
     embedding_dropout: float = 0.25
     dropout: float = 0.0
@@ -130,6 +155,8 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        if self.bigram_buckets and self.bigram_buckets < 2:
+            raise ValueError(f"`bigram_buckets` must be 0 or at least 2. Received: {self.bigram_buckets}")
         if self.vocab_size < 3:
             raise ValueError(f"`vocab_size` must be at least 3. Received: vocab_size={self.vocab_size}")
         if not 0 <= self.head <= self.max_length:
@@ -161,6 +188,15 @@ def build_classifier(config: ModelConfig, vocab_size: int) -> keras.Model:
     """Token ids (batch, time) -> P(positive) (batch, 1)."""
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(ids)
+    if config.bigram_buckets:
+        # Each step also sees the bigram ending there (a "region embedding",
+        # Johnson & Zhang 2016); the recurrence still reads one step at a time.
+        bigrams = BigramHash(config.bigram_buckets, name="bigram_hash")(ids)
+        # mask_zero so that Add keeps the words' mask (it drops it if one input has none)
+        xb = keras.layers.Embedding(
+            config.bigram_buckets, config.embedding_dim, mask_zero=True, name="bigram_embedding"
+        )(bigrams)
+        x = keras.layers.Add(name="add_bigrams")([x, xb])
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
     x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)

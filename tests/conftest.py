@@ -36,11 +36,14 @@ def tiny_vocab():
     return [str(t) for t in vectorizer.get_vocabulary()]
 
 
-@pytest.fixture(scope="session", params=["lstm", "gru", "elman"])
+@pytest.fixture(scope="session", params=["lstm", "gru", "elman", "lstm+bigrams"])
 def tiny_model(request, tiny_vocab):
     from sentiment.model import ModelConfig, build_model
 
-    config = ModelConfig(cell=request.param, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4)
+    cell, _, bigrams = request.param.partition("+")
+    config = ModelConfig(
+        cell=cell, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4, bigram_buckets=50 if bigrams else 0
+    )
     return build_model(config, tiny_vocab)
 
 
