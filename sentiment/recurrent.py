@@ -11,6 +11,7 @@ serialization and `keras.layers.Bidirectional`, is `keras.layers.RNN`'s.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 # The time loop `keras.layers.RNN` itself uses (a tf.while_loop on TensorFlow),
@@ -43,12 +44,23 @@ class Recurrent(keras.layers.RNN):
             )
         super().__init__(cell, **kwargs)
 
-    def _loop(self, sequences, initial_state, mask, training, with_gates):
+    def _loop(self, sequences, initial_state, mask, training, with_gates=False, lengths=None):
+        """Keras's time loop over ``cell.step`` on the hoisted input projection.
+
+        With ``lengths`` (right-padded batches), no mask is applied per step:
+        a backward layer reads each review reversed within its own length,
+        and the padded steps' outputs are zeroed afterwards.
+        """
         cell = self.cell
         if training and cell.dropout > 0:
             # The mask `RNN.call` made for the first step, the same for every step.
             sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
         projected = cell.project(sequences)
+        backwards = self.go_backwards
+        if lengths is not None:
+            if backwards:
+                projected = tf.reverse_sequence(projected, lengths, seq_axis=1, batch_axis=0)
+            mask, backwards = None, False
 
         def step(x_proj, states):
             output, new_states, gates = cell.step(x_proj, states, training)
@@ -56,20 +68,41 @@ class Recurrent(keras.layers.RNN):
                 output = ops.concatenate([output, *gates, *new_states], axis=-1)
             return output, new_states
 
-        return backend_rnn(
+        last, outputs, states = backend_rnn(
             step,
             projected,
             list(initial_state),
-            go_backwards=self.go_backwards,
+            go_backwards=backwards,
             mask=mask,
             input_length=sequences.shape[1],
             # A trace shows the carried state on masked steps, not zeros.
             zero_output_for_mask=self.zero_output_for_mask and not with_gates,
             return_all_outputs=self.return_sequences or with_gates,
         )
+        if lengths is not None:
+            valid = ops.expand_dims(tf.sequence_mask(lengths, ops.shape(outputs)[1], dtype=outputs.dtype), -1)
+            if self.go_backwards:
+                outputs = tf.reverse_sequence(outputs, lengths, seq_axis=1, batch_axis=0)
+            outputs = outputs * valid
+            if self.go_backwards:
+                outputs = ops.flip(outputs, axis=1)  # Keras's order for go_backwards
+        return last, outputs, states
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        return self._loop(sequences, initial_state, mask, training, with_gates=False)
+        if mask is None or not (self.return_sequences and self.zero_output_for_mask) or self.return_state:
+            return self._loop(sequences, initial_state, mask, training)
+        # Checking a mask at every step costs several ops per step, forward and
+        # backward. Batches padded on the right (all of ours) need no check;
+        # any other mask takes Keras's per-step masking.
+        mask = ops.cast(mask, "bool")
+        lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
+        right_padded = ops.all(ops.equal(mask, tf.sequence_mask(lengths, ops.shape(mask)[1])))
+        # Only the outputs are used here (return_sequences, no return_state).
+        return tf.cond(
+            right_padded,
+            lambda: self._loop(sequences, initial_state, None, training, lengths=lengths),
+            lambda: self._loop(sequences, initial_state, mask, training),
+        )
 
     def trace(self, sequences, mask=None) -> dict:
         """Per-step values of every gate and state, in input (token) order.

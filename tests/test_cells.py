@@ -6,6 +6,7 @@ import re
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from sentiment.cells import CELLS, ElmanCell, GRUCell, LSTMCell, make_cell
 from sentiment.recurrent import Recurrent
@@ -72,6 +73,28 @@ def test_go_backwards_and_bidirectional_match_keras_rnn(batch, cell_cls):
     fast(x)
     fast.set_weights(slow.get_weights())
     np.testing.assert_allclose(np.asarray(fast(x, mask=mask)), np.asarray(slow(x, mask=mask)), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell])
+def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls):
+    x, mask = batch
+    holey = mask.copy()
+    holey[0, 3] = False  # not right-padded: takes the per-step masking branch
+    slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
+    fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
+    slow(x)
+    fast(x)
+    fast.set_weights(slow.get_weights())
+    for m in (mask, holey):
+        grads = []
+        for layer in (slow, fast):
+            with tf.GradientTape() as tape:
+                y = layer(x, mask=m)
+                loss = tf.reduce_sum(y * tf.range(1.0, y.shape[-1] + 1.0))
+            grads.append(tape.gradient(loss, layer.trainable_weights))
+            np.testing.assert_allclose(np.asarray(y), np.asarray(slow(x, mask=m)), atol=1e-5)
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
 
 
 def test_weight_layout_follows_keras():
