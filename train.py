@@ -24,21 +24,21 @@ DEFAULTS = dict(
     cells=["lstm", "gru"],
     data=None,
     out="saved_models",
-    epochs=4,
+    epochs=2,
     batch_size=64,
     units=64,
     embedding_dim=128,
     vocab_size=20000,
-    max_length=400,
-    head=100,
+    max_length=800,
+    head=200,
     layers=1,
     learning_rate=3e-3,
     bigram_buckets=0,
-    token_dropout=0.0,
+    token_dropout=0.25,
     embedding_dropout=0.25,
     dropout=0.0,
     recurrent_dropout=0.0,
-    head_dropout=0.3,
+    head_dropout=0.5,
     clipnorm=1.0,
     val_fraction=0.1,
     patience=2,
@@ -233,7 +233,12 @@ def main(argv=None) -> int:
 
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_json(os.path.join(args.out, "metrics.json"), summary)
-    write_report(os.path.join(args.out, "report.md"), summary)
+    choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
+    write_report(
+        os.path.join(args.out, "report.md"),
+        summary,
+        open(choices, encoding="utf-8").read() if os.path.isfile(choices) else None,
+    )
     plot_curves(os.path.join(args.out, "curves.png"), histories)
     print(f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, report.md, curves.png")
     return 0

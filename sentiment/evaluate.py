@@ -104,8 +104,12 @@ def report_markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(path, summary: dict) -> None:
-    write_text(path, report_markdown(summary))
+def write_report(path, summary: dict, choices_md: str | None = None) -> None:
+    """report.md: this run's table, then (if given) what each modelling choice gave."""
+    text = report_markdown(summary)
+    if choices_md:
+        text += "\n" + choices_md.strip() + "\n"
+    write_text(path, text)
 
 
 def plot_curves(path, histories: dict[str, dict]) -> None:

@@ -133,18 +133,18 @@ class ModelConfig:
 
     cell: str = "lstm"
     vocab_size: int = 20000
-    max_length: int = 400
-    head: int = 100
+    max_length: int = 800
+    head: int = 200
     embedding_dim: int = 128
     units: int = 64
     layers: int = 1
     bidirectional: bool = True
     bigram_buckets: int = 0  # 0: words only; else also a hashed bigram embedding
-    token_dropout: float = 0.0
+    token_dropout: float = 0.25
     embedding_dropout: float = 0.25
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
-    head_dropout: float = 0.3
+    head_dropout: float = 0.5
     seed: int = 1337
     extra: dict = field(default_factory=dict)
 

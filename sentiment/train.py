@@ -22,7 +22,7 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class FitConfig:
-    epochs: int = 4
+    epochs: int = 2
     batch_size: int = 64
     learning_rate: float = 3e-3
     clipnorm: float = 1.0
