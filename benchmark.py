@@ -62,18 +62,34 @@ def variant_classifier(config: ModelConfig, vocab_size: int, make_rnn) -> keras.
 def variants(cell: str, units: int) -> dict:
     """Recurrent layers to compare: Keras's own, and ours at each optimisation step."""
     builtin = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    rows = {f"keras.layers.{cell.upper()}": lambda: builtin(units, return_sequences=True)}
+    if cell == "gru":  # Keras's default (reset_after=True) is a different, cheaper step
+        rows["keras.layers.GRU(reset_after=False), our equations"] = lambda: builtin(
+            units, return_sequences=True, reset_after=False
+        )
     return {
-        f"keras.layers.{cell.upper()}": lambda: builtin(units, return_sequences=True),
-        "ours in keras.layers.RNN (no hoisting)": lambda: keras.layers.RNN(make_cell(cell, units), return_sequences=True),
+        **rows,
+        "ours in keras.layers.RNN": lambda: keras.layers.RNN(make_cell(cell, units), return_sequences=True),
+        "ours, Recurrent, input projection hoisted": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
         "ours, Recurrent, per-step masks": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
         "ours, Recurrent (the product)": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
     }
 
 
-def train_throughput(model: keras.Model, batches: list, repeats: int) -> dict:
+def configure(variant: str) -> None:
+    """Sets Recurrent's switches for a benchmark variant (defaults otherwise)."""
+    Recurrent.skip_step_masking = "per-step masks" not in variant
+    Recurrent.hoist_projection = "hoisted" in variant
+
+
+def train_throughput(model: keras.Model, batches: list, repeats: int, xla: bool) -> dict:
     """Median reviews/s and tokens/s over `repeats` passes of `batches`, after a warm-up."""
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy")
-    for x, y in batches[:3]:  # trace and warm up every shape bucket we can
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy", jit_compile=xla
+    )
+    # Warm up: trace (and with XLA compile) for every batch shape, so that the
+    # timed passes measure steps, not compilation.
+    for x, y in batches if xla else batches[:3]:
         model.train_on_batch(x, y)
     reviews = sum(len(y) for _, y in batches)
     tokens = sum(int(np.count_nonzero(x)) for x, _ in batches)
@@ -137,11 +153,16 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="benchmarks")
     p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
+    p.add_argument("--xla", action="store_true", help="compile every training step with XLA (train.py does not)")
     args = p.parse_args(argv)
     quick = args.quick
     n_reviews, repeats = (512, 1) if quick else (2048, 3)
 
     keras.utils.set_random_seed(0)
+    if not args.xla:
+        # As in train.py: deterministic ops, which also keeps Keras from
+        # compiling the training step with XLA, for every variant alike.
+        tf.config.experimental.enable_op_determinism()
     try:
         train = imdb.limit(imdb.load_imdb(args.data).train, n_reviews, seed=0)
     except imdb.DataError as err:
@@ -155,6 +176,7 @@ def main(argv=None) -> int:
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])]),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}",
         "reviews": len(train),
+        "xla": args.xla,
         "batch_size": 64,
         "config": config.to_dict(),
         "training": {},
@@ -170,10 +192,10 @@ def main(argv=None) -> int:
         batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
         rows = {}
         for name, make_rnn in variants(cell, config.units).items():
-            Recurrent.skip_step_masking = "per-step" not in name
+            configure(name)
             model = classifier_of(ours) if name.endswith("(the product)") else variant_classifier(config, len(vocab), make_rnn)
-            rows[name] = train_throughput(model, batches, repeats)
-            Recurrent.skip_step_masking = True
+            rows[name] = train_throughput(model, batches, repeats, args.xla)
+            configure("")
             print(f"{cell}: {name}: {rows[name]['reviews_per_s']:.0f} reviews/s", flush=True)
         keras_rate = rows[f"keras.layers.{cell.upper()}"]["reviews_per_s"]
         for row in rows.values():
@@ -210,7 +232,8 @@ def markdown(r: dict) -> str:
         f"Command: `{r['command']}`  ",
         f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
         f"bucketed by length; model: embedding {r['config']['embedding_dim']}, bidirectional, "
-        f"{r['config']['units']} units, max {r['config']['max_length']} tokens.",
+        f"{r['config']['units']} units, max {r['config']['max_length']} tokens; "
+        + ("every training step compiled with XLA." if r.get("xla") else "no XLA, deterministic ops, as train.py trains."),
         "",
         "| cell | recurrent layer | reviews/s | tokens/s | vs Keras's layer |",
         "|---|---|---|---|---|",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import fields
 
 # Defaults, all in one place.
 DEFAULTS = dict(
@@ -84,17 +85,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def model_config(args: argparse.Namespace, cell: str):
+    """The ModelConfig that the command-line options describe, for ``cell``."""
+    from sentiment.model import ModelConfig
+
+    names = [f.name for f in fields(ModelConfig) if f.name != "cell"]
+    return ModelConfig(cell=cell, **{name: getattr(args, name) for name in names if hasattr(args, name)})
+
+
 def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
-    for name in ("epochs", "batch_size", "units", "embedding_dim", "max_length", "layers", "patience"):
+    for name in ("epochs", "batch_size", "patience"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(a, name)})")
-    if a.vocab_size < 3:
-        p.error(f"--vocab-size must be at least 3 (got {a.vocab_size})")
-    if not 0 <= a.head <= a.max_length:
-        p.error(f"--head must be between 0 and --max-length={a.max_length} (got {a.head})")
-    for name in ("token_dropout", "embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
-        if not 0 <= getattr(a, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be in [0, 1) (got {getattr(a, name)})")
+    try:
+        model_config(a, a.cells[0]).validate()
+    except ValueError as err:  # name the option, not the field
+        p.error(re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(err)))
     if not 0 < a.val_fraction < 1:
         p.error(f"--val-fraction must be in (0, 1) (got {a.val_fraction})")
     if a.learning_rate <= 0 or a.clipnorm < 0:
@@ -113,7 +119,7 @@ def main(argv=None) -> int:
     from sentiment import data as imdb
     from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
     from sentiment.files import save_model, write_json
-    from sentiment.model import ModelConfig, build_model, make_vectorizer, text_to_ids
+    from sentiment.model import build_model, make_vectorizer, text_to_ids
     from sentiment.train import FitConfig, TrainingError, fit
 
     keras.utils.set_random_seed(args.seed)
@@ -161,22 +167,7 @@ def main(argv=None) -> int:
     histories = {}
     fit_cfg = FitConfig(args.epochs, args.batch_size, args.learning_rate, args.clipnorm, args.patience, args.seed)
     for cell in args.cells:
-        config = ModelConfig(
-            cell=cell,
-            vocab_size=args.vocab_size,
-            max_length=args.max_length,
-            head=args.head,
-            embedding_dim=args.embedding_dim,
-            units=args.units,
-            layers=args.layers,
-            bigram_buckets=args.bigram_buckets,
-            token_dropout=args.token_dropout,
-            embedding_dropout=args.embedding_dropout,
-            dropout=args.dropout,
-            recurrent_dropout=args.recurrent_dropout,
-            head_dropout=args.head_dropout,
-            seed=args.seed,
-        )
+        config = model_config(args, cell)
         model = build_model(config, vocabulary)
         to_ids = text_to_ids(model)
         ids = {name: imdb.token_ids(split.texts, to_ids) for name, split in (("train", train), ("val", val), ("test", test))}

@@ -125,7 +125,10 @@ def plot_curves(path, histories: dict[str, dict]) -> None:
         for ax, key in zip(axes, ("loss", "accuracy")):
             (line,) = ax.plot(epochs, hist[key], "--", label=f"{name} train")
             ax.plot(epochs, hist[f"val_{key}"], "-", color=line.get_color(), label=f"{name} validation")
+    from matplotlib.ticker import MaxNLocator
+
     for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

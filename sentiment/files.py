@@ -16,8 +16,11 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1])
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -35,6 +38,21 @@ def write_json(path: str | os.PathLike, data) -> None:
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """`model.save` through a temporary file, so a crash never leaves half a model."""
+    """Saves ``model`` without its optimizer state (which would triple the file),
+    through a temporary file, so a crash never leaves half a model."""
+    import keras
+
+    # A compiled sub-model (the classifier we train) would be rebuilt with its
+    # optimizer; without its compile config it carries only its weights.
+    copy = keras.Model.from_config(_without_compile_config(model.get_config()))
+    copy.set_weights(model.get_weights())
     with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)
+        copy.save(tmp)
+
+
+def _without_compile_config(config):
+    if isinstance(config, dict):
+        return {k: _without_compile_config(v) for k, v in config.items() if k != "compile_config"}
+    if isinstance(config, list):
+        return [_without_compile_config(v) for v in config]
+    return config

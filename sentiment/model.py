@@ -13,7 +13,7 @@ token ids prepared once by tf.data; both share their layers with the full model.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import keras
 import tensorflow as tf
@@ -146,15 +146,14 @@ class ModelConfig:
     recurrent_dropout: float = 0.0
     head_dropout: float = 0.5
     seed: int = 1337
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> "ModelConfig":
         if self.cell.lower() not in CELLS:
             raise ValueError(f"Unknown cell {self.cell!r}: choose one of {', '.join(sorted(CELLS))}.")
         for name in ("vocab_size", "max_length", "embedding_dim", "units", "layers"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be at least 1. Received: {name}={value!r}")
         if self.bigram_buckets and self.bigram_buckets < 2:
             raise ValueError(f"`bigram_buckets` must be 0 or at least 2. Received: {self.bigram_buckets}")
         if self.vocab_size < 3:

@@ -1,11 +1,12 @@
-"""`Recurrent`: a `keras.layers.RNN` that runs our cells faster and can trace them.
+"""`Recurrent`: a `keras.layers.RNN` that runs our cells and traces them.
 
-`keras.layers.RNN(cell)` calls ``cell(x_t, states)`` at every step, so the input
-projection ``x_t @ kernel`` is a small matmul inside the time loop. Here it is
-one large matmul over the whole sequence before the loop, and only
-``h @ recurrent_kernel`` stays in the loop (``cell.step``). Everything else,
-initial states, masking, ``go_backwards``, per-sequence dropout masks,
-serialization and `keras.layers.Bidirectional`, is `keras.layers.RNN`'s.
+It runs `cell.project` then `cell.step` at every time step (the same math as
+``cell.call``), and can return every gate's value at every step (`trace`).
+Batches padded on the right, as all of ours are, skip the per-step mask checks:
+a backward layer reads each review reversed within its own length, and padded
+outputs are zeroed afterwards. Everything else, initial states, other masks,
+``go_backwards``, per-sequence dropout masks, serialization and
+`keras.layers.Bidirectional`, is `keras.layers.RNN`'s.
 """
 
 from __future__ import annotations
@@ -55,14 +56,20 @@ class Recurrent(keras.layers.RNN):
         if training and cell.dropout > 0:
             # The mask `RNN.call` made for the first step, the same for every step.
             sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
-        projected = cell.project(sequences)
         backwards = self.go_backwards
         if lengths is not None:
             if backwards:
-                projected = tf.reverse_sequence(projected, lengths, seq_axis=1, batch_axis=0)
+                sequences = tf.reverse_sequence(sequences, lengths, seq_axis=1, batch_axis=0)
             mask, backwards = None, False
+        # Time-major before projecting: the loop needs time-major input, and the
+        # input is narrower than its projection, so this is the cheaper transpose.
+        inputs = ops.transpose(sequences, (1, 0, 2))
+        projected = cell.project(inputs) if self.hoist_projection else inputs
+        if mask is not None:
+            mask = ops.transpose(mask, (1, 0))
 
-        def step(x_proj, states):
+        def step(x, states):
+            x_proj = x if self.hoist_projection else cell.project(x)
             output, new_states, gates = cell.step(x_proj, states, training)
             if with_gates:
                 output = ops.concatenate([output, *gates, *new_states], axis=-1)
@@ -75,10 +82,13 @@ class Recurrent(keras.layers.RNN):
             go_backwards=backwards,
             mask=mask,
             input_length=sequences.shape[1],
+            time_major=True,
             # A trace shows the carried state on masked steps, not zeros.
             zero_output_for_mask=self.zero_output_for_mask and not with_gates,
             return_all_outputs=self.return_sequences or with_gates,
         )
+        if outputs.shape.rank == 3:
+            outputs = ops.transpose(outputs, (1, 0, 2))  # back to batch-major
         if lengths is not None:
             valid = ops.expand_dims(tf.sequence_mask(lengths, ops.shape(outputs)[1], dtype=outputs.dtype), -1)
             if self.go_backwards:
@@ -88,11 +98,17 @@ class Recurrent(keras.layers.RNN):
                 outputs = ops.flip(outputs, axis=1)  # Keras's order for go_backwards
         return last, outputs, states
 
-    # Class-level switch so the benchmark can measure what the fast path gives.
+    # Class-level switches so the benchmark can measure what each choice gives.
     skip_step_masking = True
+    # Measured on a 2-core CPU (benchmark.py), computing x @ kernel for the whole
+    # sequence before the loop made training ~30% slower than in the loop: the
+    # loop then carries the 4x wider projection instead of the input.
+    hoist_projection = False
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not self.skip_step_masking or mask is None or not (self.return_sequences and self.zero_output_for_mask) or self.return_state:
+        # The fast path gives the outputs only: zeroed padding, no final states.
+        outputs_only = self.return_sequences and self.zero_output_for_mask and not self.return_state
+        if mask is None or not (outputs_only and self.skip_step_masking):
             return self._loop(sequences, initial_state, mask, training)
         # Checking a mask at every step costs several ops per step, forward and
         # backward. Batches padded on the right (all of ours) need no check;
@@ -100,7 +116,6 @@ class Recurrent(keras.layers.RNN):
         mask = ops.cast(mask, "bool")
         lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
         right_padded = ops.all(ops.equal(mask, tf.sequence_mask(lengths, ops.shape(mask)[1])))
-        # Only the outputs are used here (return_sequences, no return_state).
         return tf.cond(
             right_padded,
             lambda: self._loop(sequences, initial_state, None, training, lengths=lengths),

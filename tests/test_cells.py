@@ -75,8 +75,11 @@ def test_go_backwards_and_bidirectional_match_keras_rnn(batch, cell_cls):
     np.testing.assert_allclose(np.asarray(fast(x, mask=mask)), np.asarray(slow(x, mask=mask)), atol=1e-5)
 
 
+@pytest.mark.parametrize("hoist", [False, True], ids=["in-loop projection", "hoisted projection"])
 @pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell])
-def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls):
+def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls, hoist, monkeypatch):
+    monkeypatch.setattr(Recurrent, "hoist_projection", hoist)
+    keras.utils.set_random_seed(0)
     x, mask = batch
     holey = mask.copy()
     holey[0, 3] = False  # not right-padded: takes the per-step masking branch
@@ -94,7 +97,8 @@ def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls):
             grads.append(tape.gradient(loss, layer.trainable_weights))
             np.testing.assert_allclose(np.asarray(y), np.asarray(slow(x, mask=m)), atol=1e-5)
         for a, b in zip(*grads):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+            # sums over batch and time: float32 rounding grows with their size
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
 
 
 def test_weight_layout_follows_keras():

@@ -46,7 +46,7 @@ def test_saved_models_reload_and_predict(tiny_run):
     [
         (["--data", "/nonexistent/aclImdb"], "no such file"),
         (["--epochs", "0"], "--epochs must be at least 1"),
-        (["--head", "500", "--max-length", "400"], "--head must be between"),
+        (["--head", "500", "--max-length", "400"], "--head must be in [0, max_length=400]"),
         (["--dropout", "1.5"], "--dropout must be in"),
     ],
 )

@@ -1,0 +1,27 @@
+"""The benchmark's quick mode runs end to end on real reviews (a smoke test: no thresholds)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, real_archive
+
+
+@pytest.mark.real_data
+def test_quick_benchmark_writes_its_figures(tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmark.py"), "--data", real_archive(), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads((tmp_path / "benchmark.json").read_text())
+    for cell in ("lstm", "gru"):
+        rows = figures["training"][cell]
+        assert len(rows) >= 5 and all(r["reviews_per_s"] > 0 and r["vs_keras"] > 0 for r in rows.values())
+        assert all(v["trace_ms"] > 0 for v in figures["latency_ms"][cell].values())
+        assert figures["recurrent_layer"][cell]["ours"]["gflops"] > 0
+    assert figures["matmul_gflops"] > 0
+    assert "vs Keras's layer" in (tmp_path / "benchmark.md").read_text()
