@@ -75,3 +75,19 @@ def test_short_training_on_real_reviews_beats_chance(tmp_path):
     accuracy = metrics["models"]["gru"]["test"]["accuracy"]
     assert metrics["data"]["test"] == 3000
     assert accuracy > 0.70, accuracy
+
+
+def test_train_defaults_are_the_model_defaults():
+    """train.py lists its defaults in one readable place; they must not drift from ModelConfig's."""
+    import dataclasses
+    import importlib.util
+
+    from conftest import ROOT
+    from sentiment.model import ModelConfig
+
+    spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for f in dataclasses.fields(ModelConfig):
+        if f.name in script.DEFAULTS:
+            assert script.DEFAULTS[f.name] == f.default, f.name
