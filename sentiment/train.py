@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import shutil
@@ -30,25 +31,20 @@ class FitConfig:
     seed: int = 1337
 
 
-def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
-    """The best ``monitor`` value in an earlier run's CSV log (inf if none)."""
-    import csv
-
-    try:
-        with open(csv_path, newline="") as f:
-            return min(float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor))
-    except (OSError, ValueError, KeyError):
-        return math.inf
-
-
 def _logged_history(csv_path: str) -> dict[str, list[float]]:
     """Every epoch's logs from the CSV log, the last row of each epoch winning."""
-    import csv
-
     with open(csv_path, newline="") as f:
         rows = {int(row["epoch"]): row for row in csv.DictReader(f)}
     keys = [k for k in next(iter(rows.values())) if k != "epoch"] if rows else []
     return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+
+
+def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
+    """The best ``monitor`` value in an earlier run's CSV log (inf if none)."""
+    try:
+        return min(_logged_history(csv_path)[monitor])
+    except (OSError, KeyError, ValueError):
+        return math.inf
 
 
 class SaveBest(keras.callbacks.Callback):
