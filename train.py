@@ -201,7 +201,9 @@ def main(argv=None) -> int:
             "train_seconds": round(result["seconds"], 1),
             "epochs_run": epochs_run,
             "best_epoch": best,
-            "best_val_accuracy": history["val_accuracy"][best - 1],
+            "best_val_accuracy": history["val_accuracy"][
+                history["epoch"].index(best - 1) if best - 1 in history["epoch"] else -1
+            ],
             "train_reviews_per_s": round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
             "train_tokens_per_s": round(tokens * result["epochs_this_run"] / result["seconds"], 1),
             "test_reviews_per_s": round(len(test) / eval_seconds, 1),

@@ -36,7 +36,9 @@ def _logged_history(csv_path: str) -> dict[str, list[float]]:
     with open(csv_path, newline="") as f:
         rows = {int(row["epoch"]): row for row in csv.DictReader(f)}
     keys = [k for k in next(iter(rows.values())) if k != "epoch"] if rows else []
-    return {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+    history = {k: [float(rows[e][k]) for e in sorted(rows)] for k in keys}
+    history["epoch"] = sorted(rows)  # 0-based, as Keras logs them
+    return history
 
 
 def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
@@ -89,13 +91,16 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     save_best = SaveBest(full_model, best_path)
     if resume and os.path.exists(best_path):
         save_best.best = _best_logged(csv_path)  # do not overwrite a better checkpoint
+    # Order matters at an epoch's end: the CSV row and the best checkpoint are
+    # written before the backup marks the epoch done, so a run interrupted in
+    # between repeats that epoch on --resume rather than losing its log row.
     callbacks = [
-        keras.callbacks.BackupAndRestore(backup),
         keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(csv_path, append=resume),
         save_best,
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.CSVLogger(csv_path, append=resume),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard", name), write_graph=False),
+        keras.callbacks.BackupAndRestore(backup),
     ]
     start = time.perf_counter()
     try:
@@ -122,7 +127,7 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     return {
         "history": full_history,
         "seconds": seconds,
-        "epochs_run": len(full_history["loss"]),
+        "epochs_run": len(full_history["epoch"]),
         "epochs_this_run": len(losses),
         "best_epoch": save_best.best_epoch,
         "best_checkpoint": best_path,

@@ -23,5 +23,6 @@ def test_quick_benchmark_writes_its_figures(tmp_path):
         assert len(rows) >= 5 and all(r["reviews_per_s"] > 0 and r["vs_keras"] > 0 for r in rows.values())
         assert all(v["trace_ms"] > 0 for v in figures["latency_ms"][cell].values())
         assert figures["recurrent_layer"][cell]["ours"]["gflops"] > 0
+        assert all(r["reviews_per_s"] > 0 for r in figures["fit"][cell].values())
     assert figures["matmul_gflops"] > 0
     assert "vs Keras's layer" in (tmp_path / "benchmark.md").read_text()
