@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -47,6 +50,31 @@ def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
         return min(_logged_history(csv_path)[monitor])
     except (OSError, KeyError, ValueError):
         return math.inf
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Ctrl-C inside the block takes effect when the block is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras's BackupAndRestore, but Ctrl-C never cuts a backup half-written
+    (Keras writes it in place, and --resume could not load a cut one)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        with _sigint_deferred():
+            super().on_epoch_end(epoch, logs)
 
 
 class SaveBest(keras.callbacks.Callback):
@@ -100,7 +128,7 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
         save_best,
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard", name), write_graph=False),
-        keras.callbacks.BackupAndRestore(backup),
+        Backup(backup),
     ]
     start = time.perf_counter()
     try:

@@ -165,3 +165,17 @@ def test_unreadable_metrics_and_models_do_not_stop_loading_others(tiny_run, tmp_
     with pytest.raises(ModelLoadError, match="empty"):
         load_model(folder / "gru.keras")
     load_model(folder / "lstm.keras")
+
+
+def test_ctrl_c_during_a_backup_waits_until_it_is_written():
+    from sentiment.train import _sigint_deferred
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)  # the signal arrives here, mid-"write"
+            finished.append(True)
+    assert finished == [True]
+    # the usual handler is back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
