@@ -164,13 +164,14 @@ def main(argv=None) -> int:
         "models": {},
     }
 
-    histories = {}
+    histories, ids = {}, None
     fit_cfg = FitConfig(args.epochs, args.batch_size, args.learning_rate, args.clipnorm, args.patience, args.seed)
     for cell in args.cells:
         config = model_config(args, cell)
         model = build_model(config, vocabulary)
-        to_ids = text_to_ids(model)
-        ids = {name: imdb.token_ids(split.texts, to_ids) for name, split in (("train", train), ("val", val), ("test", test))}
+        if ids is None:  # every model shares the vocabulary and the length limit
+            to_ids = text_to_ids(model)
+            ids = {name: imdb.token_ids(s.texts, to_ids) for name, s in (("train", train), ("val", val), ("test", test))}
         train_ds = imdb.batches(ids["train"], train.labels, args.batch_size, shuffle=True, seed=args.seed)
         val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
         print(f"\n== {cell.upper()}: {model.count_params():,} parameters")
@@ -227,11 +228,11 @@ def main(argv=None) -> int:
     summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_json(os.path.join(args.out, "metrics.json"), summary)
     choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
-    write_report(
-        os.path.join(args.out, "report.md"),
-        summary,
-        open(choices, encoding="utf-8").read() if os.path.isfile(choices) else None,
-    )
+    choices_md = None
+    if os.path.isfile(choices):
+        with open(choices, encoding="utf-8") as f:
+            choices_md = f.read()
+    write_report(os.path.join(args.out, "report.md"), summary, choices_md)
     plot_curves(os.path.join(args.out, "curves.png"), histories)
     print(f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, report.md, curves.png")
     return 0

@@ -46,7 +46,7 @@ class Recurrent(keras.layers.RNN):
         super().__init__(cell, **kwargs)
 
     def _loop(self, sequences, initial_state, mask, training, with_gates=False, lengths=None):
-        """Keras's time loop over ``cell.step`` on the hoisted input projection.
+        """Keras's time loop over ``cell.project`` and ``cell.step``.
 
         With ``lengths`` (right-padded batches), no mask is applied per step:
         a backward layer reads each review reversed within its own length,
@@ -61,8 +61,8 @@ class Recurrent(keras.layers.RNN):
             if backwards:
                 sequences = tf.reverse_sequence(sequences, lengths, seq_axis=1, batch_axis=0)
             mask, backwards = None, False
-        # Time-major before projecting: the loop needs time-major input, and the
-        # input is narrower than its projection, so this is the cheaper transpose.
+        # The loop runs time-major; transposing the input (not its 4x wider
+        # projection) is the cheaper transpose.
         inputs = ops.transpose(sequences, (1, 0, 2))
         projected = cell.project(inputs) if self.hoist_projection else inputs
         if mask is not None:
@@ -91,11 +91,10 @@ class Recurrent(keras.layers.RNN):
             outputs = ops.transpose(outputs, (1, 0, 2))  # back to batch-major
         if lengths is not None:
             valid = ops.expand_dims(tf.sequence_mask(lengths, ops.shape(outputs)[1], dtype=outputs.dtype), -1)
+            outputs = outputs * valid  # reverse_sequence below leaves padding in place
             if self.go_backwards:
-                outputs = tf.reverse_sequence(outputs, lengths, seq_axis=1, batch_axis=0)
-            outputs = outputs * valid
-            if self.go_backwards:
-                outputs = ops.flip(outputs, axis=1)  # Keras's order for go_backwards
+                # back to token order, then Keras's (reversed) order for go_backwards
+                outputs = ops.flip(tf.reverse_sequence(outputs, lengths, seq_axis=1, batch_axis=0), axis=1)
         return last, outputs, states
 
     # Class-level switches so the benchmark can measure what each choice gives.
