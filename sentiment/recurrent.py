@@ -61,12 +61,7 @@ class Recurrent(keras.layers.RNN):
             if backwards:
                 sequences = tf.reverse_sequence(sequences, lengths, seq_axis=1, batch_axis=0)
             mask, backwards = None, False
-        # The loop runs time-major; transposing the input (not its 4x wider
-        # projection) is the cheaper transpose.
-        inputs = ops.transpose(sequences, (1, 0, 2))
-        projected = cell.project(inputs) if self.hoist_projection else inputs
-        if mask is not None:
-            mask = ops.transpose(mask, (1, 0))
+        projected = cell.project(sequences) if self.hoist_projection else sequences
 
         def step(x, states):
             x_proj = x if self.hoist_projection else cell.project(x)
@@ -82,13 +77,15 @@ class Recurrent(keras.layers.RNN):
             go_backwards=backwards,
             mask=mask,
             input_length=sequences.shape[1],
-            time_major=True,
+            # Batch-major in and out (the loop transposes to time-major inside).
+            # Not time_major=True: Keras then takes the *batch* size for the
+            # number of steps when the length is unknown and the batch size
+            # known, and silently stops after `batch` steps.
+            time_major=False,
             # A trace shows the carried state on masked steps, not zeros.
             zero_output_for_mask=self.zero_output_for_mask and not with_gates,
             return_all_outputs=self.return_sequences or with_gates,
         )
-        if outputs.shape.rank == 3:
-            outputs = ops.transpose(outputs, (1, 0, 2))  # back to batch-major
         if lengths is not None:
             valid = ops.expand_dims(tf.sequence_mask(lengths, ops.shape(outputs)[1], dtype=outputs.dtype), -1)
             outputs = outputs * valid  # reverse_sequence below leaves padding in place

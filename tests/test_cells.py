@@ -101,6 +101,27 @@ def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls, ho
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell, ElmanCell])
+def test_graph_with_known_batch_and_unknown_length_runs_every_step(batch, cell_cls):
+    """As in training: batches of a fixed size, lengths that vary. (Keras's loop,
+    run time-major, took the batch size for the number of steps here and stopped
+    after 4 of these 9 steps.)"""
+    x, mask = batch
+    slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
+    fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
+    slow(x)
+    fast(x)
+    fast.set_weights(slow.get_weights())
+    batch_size, length, features = x.shape
+    assert length > batch_size
+    graph = tf.function(
+        lambda x, mask: fast(x, mask=mask),
+        input_signature=[tf.TensorSpec([batch_size, None, features]), tf.TensorSpec([batch_size, None], tf.bool)],
+    )
+    for m in (mask, np.ones_like(mask)):
+        np.testing.assert_allclose(np.asarray(graph(x, m)), np.asarray(slow(x, mask=m)), atol=1e-5)
+
+
 def test_weight_layout_follows_keras():
     for cell_cls in (LSTMCell, GRUCell, ElmanCell):
         cell = cell_cls(UNITS)
