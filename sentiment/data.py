@@ -26,6 +26,7 @@ CLASSES = ("neg", "pos")  # label 0, 1
 TFDS_HOST = ("ai.stanford.edu", 80)  # where tfds downloads imdb_reviews from
 _NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+SORT_CHUNK = 32  # training batches sorted by length together, per chunk
 
 
 class DataError(ValueError):
@@ -215,29 +216,51 @@ def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarr
 
 
 def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
-    """(ids, label) batches padded only to their own longest review.
+    """(ids, label) batches, right-padded with 0 only to their own longest review.
 
-    Training batches are shuffled, then grouped by length (buckets), so a batch
-    wastes little compute on padding; evaluation batches are sorted by length.
+    Evaluation batches (``shuffle=False``) come sorted by length. Training
+    batches are "sortish": each epoch shuffles the reviews, sorts them by length
+    within chunks of ``SORT_CHUNK`` batches (little padding), and shuffles the
+    batches. Every training batch holds exactly ``batch_size`` reviews (the
+    last one is topped up with the start of the next shuffle), so the batch size
+    is static in the traced training step: on this CPU that makes a step about
+    twice as fast as with an unknown batch size (see benchmark.py).
     """
     lengths = np.array([max(len(x), 1) for x in ids])
     if not shuffle:
         order = np.argsort(lengths, kind="stable")
         ids, labels, lengths = [ids[i] for i in order], labels[order], lengths[order]
-    flat = tf.constant(np.concatenate([x if len(x) else np.zeros(1, "int64") for x in ids]).astype("int64"))
-    ends = tf.constant(np.cumsum(lengths))
-    starts = ends - tf.constant(lengths)
+    flat = np.concatenate([x if len(x) else np.zeros(1, "int64") for x in ids]).astype("int64")
+    reviews = tf.RaggedTensor.from_row_lengths(flat, lengths.astype("int64"))
     y = tf.constant(labels.astype("float32"))
-    ds = tf.data.Dataset.range(len(ids)).map(lambda i: (flat[starts[i] : ends[i]], y[i]))
-    if shuffle:
-        ds = ds.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
-        edges = list(np.unique(np.percentile(lengths, np.linspace(0, 100, 11)[1:-1]).astype(int)))
-        ds = ds.bucket_by_sequence_length(
-            lambda x, y: tf.shape(x)[0], bucket_boundaries=edges, bucket_batch_sizes=[batch_size] * (len(edges) + 1)
-        )
-    else:
-        ds = ds.padded_batch(batch_size)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    if not shuffle:
+        rows = tf.data.Dataset.range(len(ids)).batch(batch_size)
+        return rows.map(lambda i: (tf.gather(reviews, i).to_tensor(), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
+
+    size = min(batch_size, len(ids))
+    steps = -(-len(ids) // size)
+    chunk = size * SORT_CHUNK
+    review_lengths = tf.constant(lengths)
+
+    def by_length(i):
+        return tf.gather(i, tf.argsort(tf.gather(review_lengths, i), stable=True))
+
+    rows = (
+        tf.data.Dataset.range(len(ids))
+        .shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .take(steps * size)
+        .batch(chunk)
+        .map(by_length)
+        .unbatch()
+        .batch(size, drop_remainder=True)
+        .shuffle(SORT_CHUNK, seed=seed, reshuffle_each_iteration=True)
+    )
+
+    def gather(i):
+        return tf.ensure_shape(tf.gather(reviews, i).to_tensor(), [size, None]), tf.gather(y, i)
+
+    return rows.map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def sorted_order(ids: list[np.ndarray]) -> np.ndarray:

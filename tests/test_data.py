@@ -142,20 +142,42 @@ def test_limit_is_balanced_and_seeded(tmp_path):
 
 def test_batches_pad_little_and_keep_labels_aligned():
     rng = np.random.default_rng(0)
-    ids = [rng.integers(2, 50, size=n) for n in rng.integers(1, 300, size=500)]
+    # The first id names the review, so that we can tell which ones a batch holds.
+    ids = [np.concatenate([[i + 2], rng.integers(2, 50, size=n)]) for i, n in enumerate(rng.integers(1, 300, size=500))]
     labels = np.array([len(x) % 2 for x in ids])  # label recoverable from the ids
-    seen = 0
     for shuffle in (True, False):
         padding = total = 0
-        for x, y in imdb.batches(ids, labels, 32, shuffle=shuffle, seed=0):
-            x, y = x.numpy(), y.numpy()
-            lengths = np.count_nonzero(x, axis=1)
-            np.testing.assert_array_equal(lengths % 2, y)
-            padding += x.size - lengths.sum()
-            total += x.size
-            seen += len(y)
+        epochs = []
+        dataset = imdb.batches(ids, labels, 32, shuffle=shuffle, seed=0)
+        for _ in range(2 if shuffle else 1):  # as model.fit reads it: one dataset, new epochs
+            names = []
+            for x, y in dataset:
+                x, y = x.numpy(), y.numpy()
+                lengths = np.count_nonzero(x, axis=1)
+                np.testing.assert_array_equal(lengths % 2, y)
+                padding += x.size - lengths.sum()
+                total += x.size
+                names.extend(x[:, 0])
+            epochs.append(names)
         assert padding / total < 0.15, (shuffle, padding / total)
-    assert seen == 1000
+        for names in epochs:  # every review, every epoch
+            assert set(names) == {i + 2 for i in range(len(ids))}
+        if shuffle:  # full batches (the last topped up), reshuffled each epoch
+            assert len(epochs[0]) == len(epochs[1]) == 16 * 32
+            assert epochs[0] != epochs[1]
+        else:
+            assert len(epochs[0]) == len(ids)
     order = imdb.sorted_order(ids)
     first = next(iter(imdb.batches(ids, labels, 32, shuffle=False)))[0].numpy()
     np.testing.assert_array_equal(first[0][: len(ids[order[0]])], ids[order[0]])
+
+
+def test_training_batches_have_a_static_batch_size():
+    """What keeps the traced training step fast: the batch size is known."""
+    ids = [np.arange(2, 2 + n) for n in (3, 5, 7, 9, 11)]
+    labels = np.array([0, 1, 0, 1, 0])
+    x_spec, y_spec = imdb.batches(ids, labels, 4, shuffle=True).element_spec
+    assert x_spec.shape.as_list() == [4, None] and y_spec.shape.as_list() == [4]
+    # A training set smaller than a batch gives one batch of all of it.
+    x_spec, _ = imdb.batches(ids, labels, 64, shuffle=True).element_spec
+    assert x_spec.shape.as_list() == [5, None]
