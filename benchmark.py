@@ -60,7 +60,7 @@ def variant_classifier(config: ModelConfig, vocab_size: int, make_rnn) -> keras.
 
 
 def variants(cell: str, units: int) -> dict:
-    """Recurrent layers to compare: Keras's own, and ours at each optimisation step."""
+    """Recurrent layers to compare: Keras's own, and ours (in Keras's RNN wrapper, and in ours)."""
     builtin = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
     rows = {f"keras.layers.{cell.upper()}": lambda: builtin(units, return_sequences=True)}
     if cell == "gru":  # Keras's default (reset_after=True) is a different, cheaper step
@@ -70,16 +70,8 @@ def variants(cell: str, units: int) -> dict:
     return {
         **rows,
         "ours in keras.layers.RNN": lambda: keras.layers.RNN(make_cell(cell, units), return_sequences=True),
-        "ours, Recurrent, input projection hoisted": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
-        "ours, Recurrent, per-step masks": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
         "ours, Recurrent (the product)": lambda: Recurrent(make_cell(cell, units), return_sequences=True),
     }
-
-
-def configure(variant: str) -> None:
-    """Sets Recurrent's switches for a benchmark variant (defaults otherwise)."""
-    Recurrent.skip_step_masking = "per-step masks" not in variant
-    Recurrent.hoist_projection = "hoisted" in variant
 
 
 def train_throughput(model: keras.Model, batches: list, repeats: int, xla: bool) -> dict:
@@ -205,10 +197,8 @@ def main(argv=None) -> int:
         batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
         rows = {}
         for name, make_rnn in variants(cell, config.units).items():
-            configure(name)
             model = classifier_of(ours) if name.endswith("(the product)") else variant_classifier(config, len(vocab), make_rnn)
             rows[name] = train_throughput(model, batches, repeats, args.xla)
-            configure("")
             print(f"{cell}: {name}: {rows[name]['reviews_per_s']:.0f} reviews/s", flush=True)
         keras_rate = rows[f"keras.layers.{cell.upper()}"]["reviews_per_s"]
         for row in rows.values():
@@ -260,7 +250,7 @@ def markdown(r: dict) -> str:
         "",
         f"Command: `{r['command']}`  ",
         f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
-        f"bucketed by length; model: embedding {r['config']['embedding_dim']}, bidirectional, "
+        f"sorted by length within chunks, as train.py makes them; model: embedding {r['config']['embedding_dim']}, bidirectional, "
         f"{r['config']['units']} units, max {r['config']['max_length']} tokens; "
         + ("every training step compiled with XLA." if r.get("xla") else "no XLA, deterministic ops, as train.py trains."),
         "",
@@ -276,8 +266,8 @@ def markdown(r: dict) -> str:
             )
     lines += [
         "",
-        "End to end: `model.fit` over shuffled, length-bucketed tf.data epochs (a new batch shape at",
-        "almost every step), as train.py trains:",
+        "End to end: `model.fit` over train.py's tf.data epochs (reshuffled each epoch, a new",
+        "batch length at almost every step):",
         "",
         "| cell | recurrent layer | reviews/s | vs Keras's layer |",
         "|---|---|---|---|",

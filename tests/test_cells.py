@@ -75,14 +75,12 @@ def test_go_backwards_and_bidirectional_match_keras_rnn(batch, cell_cls):
     np.testing.assert_allclose(np.asarray(fast(x, mask=mask)), np.asarray(slow(x, mask=mask)), atol=1e-5)
 
 
-@pytest.mark.parametrize("hoist", [False, True], ids=["in-loop projection", "hoisted projection"])
 @pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell])
-def test_fast_path_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls, hoist, monkeypatch):
-    monkeypatch.setattr(Recurrent, "hoist_projection", hoist)
+def test_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls):
     keras.utils.set_random_seed(0)
     x, mask = batch
     holey = mask.copy()
-    holey[0, 3] = False  # not right-padded: takes the per-step masking branch
+    holey[0, 3] = False  # not right-padded
     slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
     fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
     slow(x)
