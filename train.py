@@ -41,6 +41,8 @@ DEFAULTS = dict(
     recurrent_dropout=0.0,
     head_dropout=0.5,
     clipnorm=1.0,
+    ema=0.0,
+    adversarial=0.0,
     val_fraction=0.1,
     patience=2,
     seed=1337,
@@ -71,6 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--recurrent-dropout", type=float)
     p.add_argument("--head-dropout", type=float, help="dropout before the classifier")
     p.add_argument("--clipnorm", type=float, help="gradient clipping by norm (0: off)")
+    p.add_argument("--ema", type=float, help="average the weights with this momentum, e.g. 0.99 (0: off)")
+    p.add_argument("--adversarial", type=float, help="adversarial training: step on word vectors, e.g. 0.1 (0: off)")
     p.add_argument("--val-fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs")
     p.add_argument("--seed", type=int)
@@ -105,6 +109,8 @@ def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         p.error(f"--val-fraction must be in (0, 1) (got {a.val_fraction})")
     if a.learning_rate <= 0 or a.clipnorm < 0:
         p.error("--learning-rate must be > 0 and --clipnorm >= 0")
+    if not 0 <= a.ema < 1 or a.adversarial < 0:
+        p.error(f"--ema must be in [0, 1) and --adversarial >= 0 (got {a.ema}, {a.adversarial})")
     if a.limit is not None and a.limit < 20:
         p.error(f"--limit must be at least 20 reviews (got {a.limit})")
 
@@ -165,7 +171,7 @@ def main(argv=None) -> int:
     }
 
     histories, ids = {}, None
-    fit_cfg = FitConfig(args.epochs, args.batch_size, args.learning_rate, args.clipnorm, args.patience, args.seed)
+    fit_cfg = FitConfig(**{f.name: getattr(args, f.name) for f in fields(FitConfig)})
     for cell in args.cells:
         config = model_config(args, cell)
         model = build_model(config, vocabulary)

@@ -260,7 +260,8 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
     def gather(i):
         return tf.ensure_shape(tf.gather(reviews, i).to_tensor(), [size, None]), tf.gather(y, i)
 
-    return rows.map(gather).prefetch(tf.data.AUTOTUNE)
+    # A known length gives progress bars their total.
+    return rows.map(gather).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
 
 def sorted_order(ids: list[np.ndarray]) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from sentiment.files import save_model
 from sentiment.model import classifier_of
@@ -32,6 +33,61 @@ class FitConfig:
     clipnorm: float = 1.0
     patience: int = 2
     seed: int = 1337
+    ema: float = 0.0  # momentum of an exponential moving average of the weights (0: off)
+    adversarial: float = 0.0  # size of the adversarial step on word vectors (0: off)
+
+
+class WordAdversarial(keras.Model):
+    """Trains ``classifier`` on every batch twice: as it is, and with the vectors
+    of the batch's words each moved by ``epsilon`` in the direction that most
+    increases the loss. Adversarial training on word embeddings (Miyato et al.,
+    2017, "Adversarial Training Methods for Semi-Supervised Text
+    Classification"), here one step per word of the batch rather than per
+    token. A regulariser: the classifier must not hang on exact word vectors.
+
+    Used for training only; the classifier (and the model that holds it) is
+    what gets saved.
+    """
+
+    def __init__(self, classifier: keras.Model, epsilon: float, **kwargs):
+        super().__init__(**kwargs)
+        if epsilon <= 0:
+            raise ValueError(f"`epsilon` must be > 0. Received: epsilon={epsilon}")
+        self.classifier = classifier
+        self.epsilon = float(epsilon)
+        self.embeddings = classifier.get_layer("embedding").embeddings
+        self.adversarial_loss = keras.metrics.Mean(name="adversarial_loss")
+        self.built = True  # nothing of its own to build: the classifier is built
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def _loss_and_gradients(self, x, y):
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+        return y_pred, loss, tape.gradient(loss, self.trainable_weights)
+
+    def train_step(self, data):
+        x, y = data[:2]
+        y_pred, loss, grads = self._loss_and_gradients(x, y)
+        i = next(n for n, w in enumerate(self.trainable_weights) if w is self.embeddings)
+        # Rows of words not in the batch have a zero gradient and stay put.
+        step = self.epsilon * tf.math.l2_normalize(tf.convert_to_tensor(grads[i]), axis=-1)
+        original = tf.identity(self.embeddings)
+        self.embeddings.assign_add(step)
+        _, adv_loss, adv_grads = self._loss_and_gradients(x, y)
+        self.embeddings.assign(original)  # exactly, not by subtracting the step
+        total = [tf.convert_to_tensor(a) + tf.convert_to_tensor(b) for a, b in zip(grads, adv_grads)]
+        self.optimizer.apply_gradients(zip(total, self.trainable_weights))
+        for metric in self.metrics:  # Keras tracks adversarial_loss among them
+            if metric is self.adversarial_loss:
+                metric.update_state(adv_loss)
+            elif metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
 
 
 def _logged_history(csv_path: str) -> dict[str, list[float]]:
@@ -102,12 +158,17 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     run is under way, ``backup/{name}`` (what ``resume`` continues from).
     """
     classifier = classifier_of(full_model)
-    steps = sum(1 for _ in train_ds)
+    trainee = WordAdversarial(classifier, cfg.adversarial) if cfg.adversarial else classifier
+    steps = int(train_ds.cardinality())
+    if steps < 0:  # unknown: count the batches
+        steps = sum(1 for _ in train_ds)
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate, decay_steps=max(1, steps * cfg.epochs), alpha=0.05
     )
-    classifier.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=cfg.clipnorm or None),
+    trainee.compile(
+        optimizer=keras.optimizers.Adam(
+            schedule, clipnorm=cfg.clipnorm or None, use_ema=cfg.ema > 0, ema_momentum=cfg.ema or 0.99
+        ),
         loss="binary_crossentropy",
         metrics=["accuracy"],
     )
@@ -124,6 +185,8 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     # between repeats that epoch on --resume rather than losing its log row.
     callbacks = [
         keras.callbacks.TerminateOnNaN(),
+        # Validation, checkpoints and the end of training see the averaged weights.
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema else []),
         keras.callbacks.CSVLogger(csv_path, append=resume),
         save_best,
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
@@ -132,8 +195,9 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     ]
     start = time.perf_counter()
     try:
-        history = classifier.fit(
+        history = trainee.fit(
             train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself
             verbose=1 if sys.stdout.isatty() else 2,  # one line an epoch in logs
         )
     except KeyboardInterrupt:

@@ -91,3 +91,65 @@ def test_train_defaults_are_the_model_defaults():
     for f in dataclasses.fields(ModelConfig):
         if f.name in script.DEFAULTS:
             assert script.DEFAULTS[f.name] == f.default, f.name
+
+
+def _tiny_ids_and_labels(vocab):
+    import numpy as np
+    import tensorflow as tf
+
+    from conftest import TINY_REVIEWS
+    from sentiment.model import ModelConfig, build_model, text_to_ids
+
+    model = build_model(
+        ModelConfig(units=3, embedding_dim=4, vocab_size=200, token_dropout=0, embedding_dropout=0, head_dropout=0),
+        vocab,
+    )
+    ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
+    return model, ids, np.array([y for _, y in TINY_REVIEWS], "float32")
+
+
+def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
+    import keras
+    import numpy as np
+
+    from sentiment.model import classifier_of
+    from sentiment.train import WordAdversarial
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["accuracy"])
+    before = [w.copy() for w in model.get_weights()]
+    logs = trainer.train_on_batch(ids, labels, return_dict=True)
+    # The moved word vectors raise the loss (no dropout here, so the two passes
+    # differ only by the step), and they are put back afterwards.
+    assert logs["adversarial_loss"] > logs["loss"]
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="epsilon"):
+        WordAdversarial(classifier_of(model), epsilon=0)
+
+
+def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment.model import classifier_of
+    from sentiment.train import FitConfig, fit
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
+    result = fit(model, ds, ds, FitConfig(epochs=3, ema=0.9, adversarial=0.05), str(tmp_path), "lstm", resume=False)
+    history = result["history"]
+    assert len(history["adversarial_loss"]) == 3 and np.all(np.isfinite(history["loss"]))
+    # What is kept is the best epoch's averaged weights: its validation accuracy again.
+    best = result["best_epoch"] - 1
+    classifier = classifier_of(model)
+    classifier.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    acc = classifier.evaluate(ds, return_dict=True, verbose=0)["accuracy"]
+    assert acc == pytest.approx(history["val_accuracy"][best])
+
+
+def test_bad_ema_and_adversarial_flags_are_refused():
+    for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
+        result = run_train("--limit", "40", *flags)
+        assert result.returncode == 2 and ("--ema" in result.stderr), result.stderr[-500:]
