@@ -78,19 +78,22 @@ def test_short_training_on_real_reviews_beats_chance(tmp_path):
 
 
 def test_train_defaults_are_the_model_defaults():
-    """train.py lists its defaults in one readable place; they must not drift from ModelConfig's."""
+    """train.py lists its defaults in one readable place; they must not drift
+    from ModelConfig's and FitConfig's."""
     import dataclasses
     import importlib.util
 
     from conftest import ROOT
     from sentiment.model import ModelConfig
+    from sentiment.train import FitConfig
 
     spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    for f in dataclasses.fields(ModelConfig):
-        if f.name in script.DEFAULTS:
-            assert script.DEFAULTS[f.name] == f.default, f.name
+    for config in (ModelConfig, FitConfig):
+        for f in dataclasses.fields(config):
+            if f.name in script.DEFAULTS and f.name != "adversarial":  # that one is per cell
+                assert script.DEFAULTS[f.name] == f.default, f.name
 
 
 def _tiny_ids_and_labels(vocab):
@@ -141,6 +144,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     result = fit(model, ds, ds, FitConfig(epochs=3, ema=0.9, adversarial=0.05), str(tmp_path), "lstm", resume=False)
     history = result["history"]
     assert len(history["adversarial_loss"]) == 3 and np.all(np.isfinite(history["loss"]))
+    assert "val_adversarial_loss" not in history
     # What is kept is the best epoch's averaged weights: its validation accuracy again.
     best = result["best_epoch"] - 1
     classifier = classifier_of(model)
@@ -152,4 +156,4 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
 def test_bad_ema_and_adversarial_flags_are_refused():
     for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
         result = run_train("--limit", "40", *flags)
-        assert result.returncode == 2 and ("--ema" in result.stderr), result.stderr[-500:]
+        assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
