@@ -96,7 +96,7 @@ def train_throughput(model: keras.Model, batches: list, repeats: int, xla: bool)
 
 
 def fit_throughput(model: keras.Model, dataset, reviews: int, epochs: int, xla: bool) -> dict:
-    """Reviews/s of `model.fit` over a shuffled, bucketed tf.data epoch, as train.py trains."""
+    """Reviews/s of `model.fit` over train.py's shuffled, length-sorted tf.data epochs."""
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy", metrics=["accuracy"],
         jit_compile=xla,
