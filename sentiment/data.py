@@ -233,9 +233,12 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
     flat = np.concatenate([x if len(x) else np.zeros(1, "int64") for x in ids]).astype("int64")
     reviews = tf.RaggedTensor.from_row_lengths(flat, lengths.astype("int64"))
     y = tf.constant(labels.astype("float32"))
+
+    def gather(i):
+        return tf.gather(reviews, i).to_tensor(), tf.gather(y, i)
+
     if not shuffle:
-        rows = tf.data.Dataset.range(len(ids)).batch(batch_size)
-        return rows.map(lambda i: (tf.gather(reviews, i).to_tensor(), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
+        return tf.data.Dataset.range(len(ids)).batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
 
     size = min(batch_size, len(ids))
     steps = -(-len(ids) // size)
@@ -257,11 +260,12 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
         .shuffle(SORT_CHUNK, seed=seed, reshuffle_each_iteration=True)
     )
 
-    def gather(i):
-        return tf.ensure_shape(tf.gather(reviews, i).to_tensor(), [size, None]), tf.gather(y, i)
+    def gather_full(i):
+        x, labels = gather(i)
+        return tf.ensure_shape(x, [size, None]), labels
 
     # A known length gives progress bars their total.
-    return rows.map(gather).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
 
 def sorted_order(ids: list[np.ndarray]) -> np.ndarray:

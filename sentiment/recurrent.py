@@ -44,8 +44,9 @@ class Recurrent(keras.layers.RNN):
             )
         super().__init__(cell, **kwargs)
 
-    def _loop(self, sequences, initial_state, mask, training, with_gates=False):
-        """Keras's time loop over ``cell.project`` and ``cell.step``."""
+    def inner_loop(self, sequences, initial_state, mask, training=False, with_gates=False):
+        """Keras's time loop over ``cell.project`` and ``cell.step``; with
+        ``with_gates``, each step's output also holds every gate and state."""
         cell = self.cell
         if training and cell.dropout > 0:
             # The mask `RNN.call` made for the first step, the same for every step.
@@ -74,9 +75,6 @@ class Recurrent(keras.layers.RNN):
             return_all_outputs=self.return_sequences or with_gates,
         )
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        return self._loop(sequences, initial_state, mask, training)
-
     def trace(self, sequences, mask=None) -> dict:
         """Per-step values of every gate and state, in input (token) order.
 
@@ -87,7 +85,7 @@ class Recurrent(keras.layers.RNN):
         initial_state = self.get_initial_state(batch_size=ops.shape(sequences)[0])
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
-        _, outputs, _ = self._loop(sequences, initial_state, mask, False, with_gates=True)
+        _, outputs, _ = self.inner_loop(sequences, initial_state, mask, False, with_gates=True)
         if self.go_backwards:
             outputs = ops.flip(outputs, axis=1)
         names = ("_output", *cell.gate_names, *cell.state_names)

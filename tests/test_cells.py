@@ -64,14 +64,20 @@ def test_matches_keras_builtin(batch, cell_cls, reference_layer, map_weights, kw
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
 
 
-@pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell, ElmanCell])
-def test_go_backwards_and_bidirectional_match_keras_rnn(batch, cell_cls):
-    x, mask = batch
+def _bidirectional_pair(cell_cls, x):
+    """Our cell, bidirectional, in keras.layers.RNN and in Recurrent, same weights."""
     slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
     fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
     slow(x)
     fast(x)
     fast.set_weights(slow.get_weights())
+    return slow, fast
+
+
+@pytest.mark.parametrize("cell_cls", [LSTMCell, GRUCell, ElmanCell])
+def test_go_backwards_and_bidirectional_match_keras_rnn(batch, cell_cls):
+    x, mask = batch
+    slow, fast = _bidirectional_pair(cell_cls, x)
     np.testing.assert_allclose(np.asarray(fast(x, mask=mask)), np.asarray(slow(x, mask=mask)), atol=1e-5)
 
 
@@ -81,11 +87,7 @@ def test_gradients_and_holey_masks_match_keras_rnn(batch, cell_cls):
     x, mask = batch
     holey = mask.copy()
     holey[0, 3] = False  # not right-padded
-    slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
-    fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
-    slow(x)
-    fast(x)
-    fast.set_weights(slow.get_weights())
+    slow, fast = _bidirectional_pair(cell_cls, x)
     for m in (mask, holey):
         grads = []
         for layer in (slow, fast):
@@ -105,11 +107,7 @@ def test_graph_with_known_batch_and_unknown_length_runs_every_step(batch, cell_c
     run time-major, took the batch size for the number of steps here and stopped
     after 4 of these 9 steps.)"""
     x, mask = batch
-    slow = keras.layers.Bidirectional(keras.layers.RNN(cell_cls(UNITS), return_sequences=True))
-    fast = keras.layers.Bidirectional(Recurrent(cell_cls(UNITS), return_sequences=True))
-    slow(x)
-    fast(x)
-    fast.set_weights(slow.get_weights())
+    slow, fast = _bidirectional_pair(cell_cls, x)
     batch_size, length, features = x.shape
     assert length > batch_size
     graph = tf.function(
