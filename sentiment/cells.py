@@ -44,6 +44,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     gate_names: tuple[str, ...] = ()
     state_names: tuple[str, ...] = ("hidden",)
+    # Training default that belongs to the cell: the size of the adversarial
+    # step on word vectors (`--adversarial`), chosen per cell on validation
+    # (docs/model_choices.md, round 2). A new cell inherits 0.05.
+    default_adversarial: float = 0.05
 
     def __init__(
         self,
@@ -155,6 +159,7 @@ class LSTMCell(RecurrentCell):
 
     gate_names = ("input", "forget", "candidate", "output")
     state_names = ("hidden", "cell")
+    default_adversarial = 0.1
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs):
         super().__init__(units, **kwargs)
