@@ -12,7 +12,7 @@ import altair as alt
 import streamlit as st
 
 from sentiment import charts
-from sentiment.inspect import trace
+from sentiment.traces import trace
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")

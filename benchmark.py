@@ -31,32 +31,22 @@ import tensorflow as tf  # noqa: E402
 
 from sentiment import data as imdb  # noqa: E402
 from sentiment.files import write_json, write_text  # noqa: E402
-from sentiment.inspect import trace  # noqa: E402
-from sentiment.cells import make_cell  # noqa: E402
-from sentiment.recurrent import Recurrent  # noqa: E402
+from sentiment.cells import CELLS, make_cell  # noqa: E402
 from sentiment.model import (  # noqa: E402
     ModelConfig,
-    MaskedPool,
+    build_classifier,
     build_model,
     classifier_of,
     make_vectorizer,
     text_to_ids,
 )
-
-GATES = {"lstm": 4, "gru": 3}
+from sentiment.recurrent import Recurrent  # noqa: E402
+from sentiment.traces import trace  # noqa: E402
 
 
 def variant_classifier(config: ModelConfig, vocab_size: int, make_rnn) -> keras.Model:
-    """The same classifier as `build_classifier`, with another recurrent layer."""
-    ids = keras.Input(shape=(None,), dtype="int64")
-    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True)(ids)
-    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1))(x)
-    x = keras.layers.SpatialDropout1D(config.embedding_dropout)(x)
-    for _ in range(config.layers):
-        x = keras.layers.Bidirectional(make_rnn())(x)
-    x = MaskedPool()(x)
-    x = keras.layers.Dropout(config.head_dropout)(x)
-    return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(x))
+    """The product's classifier with another recurrent layer."""
+    return build_classifier(config, vocab_size, recurrent_layer=lambda n: make_rnn())
 
 
 def variants(cell: str, units: int) -> dict:
@@ -121,7 +111,7 @@ def latency_ms(fn, repeats: int) -> float:
 def recurrent_gflops(cell: str, units: int, features: int, batch: int, steps: int, repeats: int) -> dict:
     """Achieved GFLOP/s of one recurrent layer, forward + backward, ours and Keras's."""
     x = tf.random.normal((batch, steps, features))
-    g = GATES[cell]
+    g = len(CELLS[cell].gates)  # weight blocks, each a matmul
     # matmul FLOPs per step and sequence: input projection + recurrent projection;
     # backward is about twice the forward.
     flops = 3 * 2 * batch * steps * g * units * (features + units)

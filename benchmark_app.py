@@ -67,7 +67,7 @@ def page_load_seconds(models: str, chromium: str) -> float:
 
 
 def warm_trace_ms(models: str, repeats: int = 20) -> dict:
-    from sentiment.inspect import trace
+    from sentiment.traces import trace
     from sentiment.model import load_model
 
     loaded = {f[:-6]: load_model(os.path.join(models, f)) for f in sorted(os.listdir(models)) if f.endswith(".keras")}

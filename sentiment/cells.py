@@ -2,31 +2,66 @@
 
 Each cell keeps Keras's weight layout so it can be compared with the built-in
 cells: ``kernel`` (input_dim, G*units), ``recurrent_kernel`` (units, G*units)
-and ``bias`` (G*units,), with the G gate blocks in the order of ``gate_names``.
+and ``bias`` (G*units,), with the G gate blocks in the order of ``gates``.
 
-A cell's work is split in two so the input projection can be hoisted out of the
-time loop (see ``sentiment.recurrent.Recurrent``):
+A cell describes itself: ``gates`` and ``states`` list what it computes at a
+step, each a `Quantity` with its activation, range and meaning, so that the
+traces, charts, app and benchmark ask the cell rather than guess by name.
+``step(inputs, states)`` does one time step and returns every gate's value
+too; it is the only place the gate math lives (``call``, used by
+``keras.layers.RNN``, and the per-token traces both run it).
 
-- ``project(inputs)``: ``inputs @ kernel + bias``, for one step or a whole
-  sequence at once;
-- ``step(x_proj, states)``: the recurrence, returning the new output, the new
-  states and every gate's value. This is the only place the gate math lives;
-  ``call`` (used by ``keras.layers.RNN``) and the per-token traces both use it.
-
-Notation follows the reference notes: ``[h, x]`` concatenation is written as
-the two matmuls ``x @ kernel + h @ recurrent_kernel``.
+Notation follows the reference notes: ``W[h, x]`` is written as the two
+matmuls ``x @ kernel + h @ recurrent_kernel``.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import keras
 from keras import ops
 
-# Keras's own cells use this mixin: it makes one dropout mask per sequence,
-# which `keras.layers.RNN` creates before its loop and clears after it.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from sentiment.keras_internals import DropoutRNNCell
 
 PACKAGE = "sentiment"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A gate or state a cell computes at every step.
+
+    Attributes:
+        name: as in the traces (``"forget"``, ``"hidden"``, ...).
+        activation: the function that makes it (``"sigmoid"``, ``"tanh"``), or
+            how it is formed, for a state.
+        low, high: the values it can take (``-inf``/``inf``: unbounded).
+        meaning: one line for a reader of the charts.
+    """
+
+    name: str
+    activation: str
+    low: float
+    high: float
+    meaning: str
+
+    @property
+    def bounded(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    @property
+    def is_gate(self) -> bool:
+        """A sigmoid gate: a share in (0, 1) of something let through."""
+        return self.activation == "sigmoid"
+
+
+def sigmoid_gate(name: str, meaning: str) -> Quantity:
+    return Quantity(name, "sigmoid", 0.0, 1.0, meaning)
+
+
+def tanh_value(name: str, meaning: str, activation: str = "tanh") -> Quantity:
+    return Quantity(name, activation, -1.0, 1.0, meaning)
 
 
 def _check_rate(name: str, value: float) -> float:
@@ -39,11 +74,13 @@ def _check_rate(name: str, value: float) -> float:
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """Shared machinery of our cells: weights, dropout, config, `call`.
 
-    Subclasses set ``gate_names`` and ``state_names`` and implement ``step``.
+    Subclasses set ``gates`` (in the order of the kernel's blocks) and
+    ``states`` (in the order of the state list), and implement ``step``.
+    ``gate_names`` and ``state_names`` follow from them.
     """
 
-    gate_names: tuple[str, ...] = ()
-    state_names: tuple[str, ...] = ("hidden",)
+    gates: tuple[Quantity, ...] = ()
+    states: tuple[Quantity, ...] = (tanh_value("hidden", "h, what the layer outputs"),)
     # Training default that belongs to the cell: the size of the adversarial
     # step on word vectors (`--adversarial`), chosen per cell on validation
     # (docs/model_choices.md, round 2). A new cell inherits 0.05.
@@ -77,9 +114,24 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         n_states = len(self.state_names)
         self.state_size = units if n_states == 1 else [units] * n_states
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.gate_names = tuple(q.name for q in cls.gates)
+        cls.state_names = tuple(q.name for q in cls.states)
+
+    @classmethod
+    def quantity(cls, name: str) -> Quantity:
+        """The gate or state called ``name``."""
+        for q in (*cls.gates, *cls.states):
+            if q.name == name:
+                return q
+        raise ValueError(
+            f"{cls.__name__} has no gate or state {name!r}: it has {', '.join(cls.gate_names + cls.state_names)}."
+        )
+
     @property
     def num_gates(self) -> int:
-        return len(self.gate_names)
+        return len(self.gates)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -104,27 +156,44 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def _bias_initializer(self):
         return self.bias_initializer
 
-    def project(self, inputs):
-        """The input half of every gate, ``x @ kernel + bias``; any leading shape."""
-        return ops.matmul(inputs, self.kernel) + self.bias
+    def step(self, inputs, states, training=False):
+        """One time step.
 
-    def step(self, x_proj, states, training=False):
-        """One time step on projected input.
+        Args:
+            inputs: this step's input, (batch, input_dim), after input dropout.
+            states: the carried states, in the order of ``state_names``.
+            training: whether recurrent dropout applies.
 
-        Returns ``(output, new_states, gates)`` where ``gates`` is a tuple of
-        tensors in the order of ``gate_names``.
+        Returns:
+            ``(output, new_states, gates)``, ``gates`` a tuple of tensors in the
+            order of ``gate_names``.
         """
         raise NotImplementedError
+
+    def _input_part(self, inputs):
+        """``x @ kernel + bias``: the input's share of every gate, one matmul."""
+        return ops.matmul(inputs, self.kernel) + self.bias
 
     def _recurrent_input(self, h_tm1, training):
         if training and self.recurrent_dropout > 0:
             return h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         return h_tm1
 
+    def drop_inputs(self, inputs, training=False):
+        """Input dropout with the sequence's one mask (training only).
+
+        Args:
+            inputs: one step, (batch, input_dim), or a whole sequence,
+                (batch, time, input_dim); the mask is the same for every step.
+        """
+        if not (training and self.dropout > 0):
+            return inputs
+        if len(inputs.shape) == 3:
+            return inputs * ops.expand_dims(self.get_dropout_mask(inputs[:, 0, :]), 1)
+        return inputs * self.get_dropout_mask(inputs)
+
     def call(self, inputs, states, training=False):
-        if training and self.dropout > 0:
-            inputs = inputs * self.get_dropout_mask(inputs)
-        output, new_states, _ = self.step(self.project(inputs), states, training)
+        output, new_states, _ = self.step(self.drop_inputs(inputs, training), states, training)
         return output, new_states
 
     def get_config(self):
@@ -157,8 +226,16 @@ class LSTMCell(RecurrentCell):
             on the inputs and on ``h`` entering the recurrence (training only).
     """
 
-    gate_names = ("input", "forget", "candidate", "output")
-    state_names = ("hidden", "cell")
+    gates = (
+        sigmoid_gate("input", "i: how much of the candidate is written to the cell"),
+        sigmoid_gate("forget", "f: how much of the cell state is kept"),
+        tanh_value("candidate", "c̃: the new content proposed for the cell"),
+        sigmoid_gate("output", "o: how much of the cell state is shown as h"),
+    )
+    states = (
+        Quantity("hidden", "o⊙tanh(c)", -1.0, 1.0, "h = o⊙tanh(c), what the layer outputs"),
+        Quantity("cell", "f⊙c+i⊙c̃", -math.inf, math.inf, "c, the memory: f⊙c + i⊙c̃, unbounded"),
+    )
     default_adversarial = 0.1
 
     def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs):
@@ -181,9 +258,9 @@ class LSTMCell(RecurrentCell):
 
         return initializer
 
-    def step(self, x_proj, states, training=False):
+    def step(self, inputs, states, training=False):
         h_tm1, c_tm1 = states[0], states[1]
-        z = x_proj + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel)
+        z = self._input_part(inputs) + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = ops.sigmoid(z_i)
         f = ops.sigmoid(z_f)
@@ -207,10 +284,16 @@ class GRUCell(RecurrentCell):
     uses the opposite sign, ``h'=z⊙h+(1−z)⊙h̃``).
     """
 
-    gate_names = ("update", "reset", "candidate")
+    gates = (
+        sigmoid_gate("update", "z: the share of the new candidate in h"),
+        sigmoid_gate("reset", "r: how much of the past feeds the candidate"),
+        tanh_value("candidate", "h̃: the new content proposed for h"),
+    )
+    states = (Quantity("hidden", "(1-z)⊙h+z⊙h̃", -1.0, 1.0, "h: (1-z)⊙h + z⊙h̃, what the layer outputs"),)
 
-    def step(self, x_proj, states, training=False):
+    def step(self, inputs, states, training=False):
         h_tm1 = states[0]
+        x_proj = self._input_part(inputs)
         # Few, wide ops a step (measured 17% faster than a slice and an
         # activation per gate): one split of the kernel, one sigmoid for z and r.
         x_zr, x_h = ops.split(x_proj, [2 * self.units], axis=-1)
@@ -226,11 +309,11 @@ class GRUCell(RecurrentCell):
 class ElmanCell(RecurrentCell):
     """Elman RNN, the baseline the gates improve on: ``h'=tanh(W[h,x]+b)``."""
 
-    gate_names = ("candidate",)
+    gates = (tanh_value("candidate", "tanh(W[h,x]+b), which becomes h"),)
 
-    def step(self, x_proj, states, training=False):
+    def step(self, inputs, states, training=False):
         h_tm1 = states[0]
-        h = ops.tanh(x_proj + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel))
+        h = ops.tanh(self._input_part(inputs) + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel))
         return h, [h], (h,)
 
 

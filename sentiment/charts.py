@@ -8,20 +8,28 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from sentiment.inspect import LayerTrace
+from sentiment.cells import Quantity
+from sentiment.traces import LayerTrace
 
-SIGMOID = {"input", "forget", "output", "update", "reset"}  # values in (0, 1)
 STEP_PX = 16  # width of one token column
 
 
-def value_range(name: str) -> tuple[float, float]:
-    """The range a gate or state takes: (0, 1) for sigmoid gates, else (-1, 1)."""
-    return (0.0, 1.0) if name in SIGMOID else (-1.0, 1.0)
+def color_range(quantity: Quantity, values: np.ndarray) -> tuple[float, float]:
+    """The colour scale's ends: the quantity's own range where it is bounded,
+    else symmetric around 0 and wide enough for ``values`` (an LSTM's cell state)."""
+    if quantity.bounded:
+        return quantity.low, quantity.high
+    reach = float(np.max(np.abs(values))) if values.size else 1.0
+    return -max(reach, 1e-6), max(reach, 1e-6)
 
 
-def _scale(name: str) -> alt.Scale:
-    low, high = value_range(name)
-    return alt.Scale(domain=[low, high], scheme="viridis" if low == 0 else "redblue", clamp=True)
+def _scale(low: float, high: float) -> alt.Scale:
+    # Shares (0..1) on a sequential scheme; signed values diverge around 0.
+    return alt.Scale(domain=[low, high], scheme="viridis" if low >= 0 else "redblue", clamp=True)
+
+
+def _range_title(low: float, high: float) -> str:
+    return f"{low:g} to {high:g}" if max(abs(low), abs(high)) >= 1 else f"{low:.2g} to {high:.2g}"
 
 
 def _labels(tokens: list[str], start: int) -> list[str]:
@@ -32,7 +40,7 @@ def summary_frame(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
     """Long form: one row per (gate, token), the mean over units."""
     labels = _labels(tokens[start:end], start)
     rows = []
-    for name in (*layer.gate_names, *layer.state_names):
+    for name in layer.names:
         means = layer.values[name][start:end].mean(axis=1)
         rows += [
             {"value_name": name, "token": t, "position": start + i, "label": lab, "value": float(v)}
@@ -42,7 +50,9 @@ def summary_frame(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
 
 
 def summary_chart(layer: LayerTrace, tokens: list[str], start: int, end: int) -> alt.VConcatChart:
-    """Gates x tokens (mean over units): sigmoid gates on [0, 1], tanh values on [-1, 1]."""
+    """Gates x tokens (mean over units), one colour scale for each range the
+    cell declares: gates on [0, 1], tanh values on [-1, 1], unbounded states on
+    their own symmetric scale. Token labels on the last part only."""
     df = summary_frame(layer, tokens, start, end)
     order = _labels(tokens[start:end], start)
     width = max(200, STEP_PX * len(order))
@@ -53,23 +63,19 @@ def summary_chart(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
         alt.Tooltip("value_name:N", title="gate"),
         alt.Tooltip("value:Q", format=".3f", title="mean value"),
     ]
+    groups: dict[tuple[float, float], list[str]] = {}
+    for q in layer.quantities:
+        groups.setdefault(color_range(q, layer.values[q.name][start:end].mean(axis=1)), []).append(q.name)
     charts = []
-    gates = [g for g in layer.gate_names if g in SIGMOID]
-    tanh_values = [g for g in (*layer.gate_names, *layer.state_names) if g not in SIGMOID]
-    for names, name_for_scale, title in (
-        (gates, "input", "gates (0 to 1)"),
-        (tanh_values, "candidate", "candidate and states (-1 to 1)"),
-    ):
-        if not names:
-            continue
-        part = df[df.value_name.isin(names)]
+    for i, ((low, high), names) in enumerate(groups.items()):
+        last = i == len(groups) - 1
         charts.append(
-            alt.Chart(part, width=width, height=22 * len(names))
+            alt.Chart(df[df.value_name.isin(names)], width=width, height=22 * len(names))
             .mark_rect()
             .encode(
-                x=x if title.startswith("cand") else x.axis(None),
-                y=alt.Y("value_name:N", sort=list(names), title=None),
-                color=alt.Color("value:Q", scale=_scale(name_for_scale), title=title),
+                x=x if last else x.axis(None),
+                y=alt.Y("value_name:N", sort=names, title=None),
+                color=alt.Color("value:Q", scale=_scale(low, high), title=f"{', '.join(names)} ({_range_title(low, high)})"),
                 tooltip=tooltip,
             )
         )
@@ -96,13 +102,14 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
     df = detail_frame(layer.values[name], tokens, start, end)
     order = _labels(tokens[start:end], start)
     units = layer.values[name].shape[1]
+    low, high = color_range(layer.quantity(name), layer.values[name][start:end])
     return (
         alt.Chart(df, width=max(200, STEP_PX * len(order)), height=min(600, max(120, 6 * units)))
         .mark_rect()
         .encode(
             x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10)),
             y=alt.Y("unit:O", title="unit", axis=alt.Axis(labels=units <= 32)),
-            color=alt.Color("value:Q", scale=_scale(name), title=name),
+            color=alt.Color("value:Q", scale=_scale(low, high), title=name),
             tooltip=[
                 alt.Tooltip("token:N"),
                 alt.Tooltip("position:Q"),
@@ -113,11 +120,10 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
     )
 
 
-def _color(value: float, name: str) -> str:
-    low, high = value_range(name)
+def _color(value: float, low: float, high: float) -> str:
     t = (value - low) / (high - low)
     t = min(max(t, 0.0), 1.0)
-    if low == 0:  # white -> dark blue
+    if low >= 0:  # white -> dark blue
         r, g, b = 255 - 225 * t, 255 - 170 * t, 255 - 80 * t
     else:  # red (-1) -> white (0) -> blue (+1)
         s = 2 * t - 1
@@ -128,13 +134,14 @@ def _color(value: float, name: str) -> str:
 def shaded_text(layer: LayerTrace, name: str, tokens: list[str]) -> str:
     """The review's tokens as HTML, each shaded by ``name``'s mean over units."""
     means = layer.values[name].mean(axis=1)
-    low, _ = value_range(name)
+    low, high = color_range(layer.quantity(name), means)
     spans = []
     for i, (token, v) in enumerate(zip(tokens, means)):
-        dark = (v > 0.6) if low == 0 else abs(v) > 0.7
+        t = (v - low) / (high - low)
+        dark = t > 0.6 if low >= 0 else abs(2 * t - 1) > 0.7
         spans.append(
             f'<span title="{html.escape(token)} #{i} · {name} {v:.3f}" '
-            f'style="background:{_color(float(v), name)};color:{"white" if dark else "black"};'
+            f'style="background:{_color(float(v), low, high)};color:{"white" if dark else "black"};'
             f'padding:1px 3px;margin:1px;border-radius:3px;display:inline-block">{html.escape(token)}</span>'
         )
     return f'<div style="line-height:1.9">{" ".join(spans)}</div>'

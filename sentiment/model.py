@@ -13,6 +13,7 @@ token ids prepared once by tf.data; both share their layers with the full model.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import keras
@@ -78,30 +79,6 @@ class HeadTail(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class BigramHash(keras.layers.Layer):
-    """Token ids -> at each position, a hashed id of the bigram (previous, this).
-
-    Id 0 where there is no bigram (first token, padding). Hashing needs no
-    second vocabulary: the bigram's id follows from the two word ids.
-    """
-
-    def __init__(self, buckets: int, **kwargs):
-        super().__init__(**kwargs)
-        if buckets < 2:
-            raise ValueError(f"`buckets` must be at least 2. Received: buckets={buckets}")
-        self.buckets = int(buckets)
-
-    def call(self, ids):
-        ids = ops.cast(ids, "int64")
-        prev = ops.pad(ids[:, :-1], [[0, 0], [1, 0]])
-        hashed = (prev * 1_000_003 + ids) % (self.buckets - 1) + 1
-        return ops.where(ops.logical_and(prev > 0, ids > 0), hashed, ops.zeros_like(hashed))
-
-    def get_config(self):
-        return {**super().get_config(), "buckets": self.buckets}
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
 class MaskedPool(keras.layers.Layer):
     """Max and mean over the unmasked time steps, concatenated."""
 
@@ -139,7 +116,6 @@ class ModelConfig:
     units: int = 64
     layers: int = 1
     bidirectional: bool = True
-    bigram_buckets: int = 0  # 0: words only; else also a hashed bigram embedding
     token_dropout: float = 0.25
     embedding_dropout: float = 0.25
     dropout: float = 0.0
@@ -154,8 +130,6 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be at least 1. Received: {name}={value!r}")
-        if self.bigram_buckets and self.bigram_buckets < 2:
-            raise ValueError(f"`bigram_buckets` must be 0 or at least 2. Received: {self.bigram_buckets}")
         if self.vocab_size < 3:
             raise ValueError(f"`vocab_size` must be at least 3. Received: vocab_size={self.vocab_size}")
         if not 0 <= self.head <= self.max_length:
@@ -183,31 +157,37 @@ def make_vectorizer(vocab_size: int, vocabulary: list[str] | None = None) -> ker
     )
 
 
-def build_classifier(config: ModelConfig, vocab_size: int) -> keras.Model:
-    """Token ids (batch, time) -> P(positive) (batch, 1)."""
+def build_classifier(
+    config: ModelConfig,
+    vocab_size: int,
+    recurrent_layer: Callable[[int], keras.layers.Layer] | None = None,
+) -> keras.Model:
+    """Token ids (batch, time) -> P(positive) (batch, 1).
+
+    Args:
+        config: the architecture.
+        vocab_size: rows of the embedding.
+        recurrent_layer: makes the n-th recurrent layer (returning sequences);
+            by default our `Recurrent` over ``config.cell``. The benchmark
+            passes Keras's built-in layers here to compare like with like.
+    """
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(ids)
-    if config.bigram_buckets:
-        # Each step also sees the bigram ending there (a "region embedding",
-        # Johnson & Zhang 2016); the recurrence still reads one step at a time.
-        bigrams = BigramHash(config.bigram_buckets, name="bigram_hash")(ids)
-        # mask_zero so that Add keeps the words' mask (it drops it if one input has none)
-        xb = keras.layers.Embedding(
-            config.bigram_buckets, config.embedding_dim, mask_zero=True, name="bigram_embedding"
-        )(bigrams)
-        x = keras.layers.Add(name="add_bigrams")([x, xb])
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
     x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
     for n in range(config.layers):
-        cell = make_cell(
-            config.cell,
-            config.units,
-            dropout=config.dropout,
-            recurrent_dropout=config.recurrent_dropout,
-            seed=config.seed + n,
-        )
-        rnn = Recurrent(cell, return_sequences=True, name=f"{config.cell}_{n}")
+        if recurrent_layer is None:
+            cell = make_cell(
+                config.cell,
+                config.units,
+                dropout=config.dropout,
+                recurrent_dropout=config.recurrent_dropout,
+                seed=config.seed + n,
+            )
+            rnn = Recurrent(cell, return_sequences=True, name=f"{config.cell}_{n}")
+        else:
+            rnn = recurrent_layer(n)
         x = keras.layers.Bidirectional(rnn, name=f"bi_{config.cell}_{n}")(x) if config.bidirectional else rnn(x)
     x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
@@ -241,7 +221,7 @@ def vocabulary_of(model: keras.Model) -> list[str]:
 
 
 def recurrent_cell_name(model: keras.Model) -> str:
-    """``"lstm"``, ``"gru"`` or ``"elman"``: the cell the model runs."""
+    """The cell the model runs, as its key in `sentiment.cells.CELLS`."""
     for layer in classifier_of(model).layers:
         inner = getattr(layer, "forward_layer", layer)
         if isinstance(inner, Recurrent):

@@ -1,12 +1,12 @@
 """`Recurrent`: a `keras.layers.RNN` that runs our cells and traces them.
 
-It runs `cell.project` then `cell.step` at every time step (the same math as
-``cell.call``), and can return every gate's value at every step (`trace`).
-Everything else, initial states, masks, ``go_backwards``, per-sequence dropout
-masks, serialization and `keras.layers.Bidirectional`, is `keras.layers.RNN`'s.
-(Measured in benchmark.py: neither computing ``x @ kernel`` for all steps
-before the loop nor skipping per-step masks for right-padded batches made
-training faster on a 2-core CPU, so the loop is kept plain.)
+It runs ``cell.step`` at every time step (the same math as ``cell.call``), and
+can return every gate's value at every step (`trace`). Everything else, initial
+states, masks, ``go_backwards``, per-sequence dropout masks, serialization and
+`keras.layers.Bidirectional`, is `keras.layers.RNN`'s. (Measured in
+benchmark.py: neither computing ``x @ kernel`` for all steps before the loop
+nor skipping per-step masks for right-padded batches made training faster on a
+2-core CPU, so the loop is kept plain.)
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-# The time loop `keras.layers.RNN` itself uses (a tf.while_loop on TensorFlow),
-# with its handling of masks and go_backwards.
-from keras.src.backend import rnn as backend_rnn
-
-from sentiment.cells import PACKAGE, RecurrentCell
+from sentiment.cells import CELLS, PACKAGE, RecurrentCell
+from sentiment.keras_internals import backend_rnn
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -35,7 +32,7 @@ class Recurrent(keras.layers.RNN):
         if not isinstance(cell, RecurrentCell):
             raise ValueError(
                 "`Recurrent` runs the cells of `sentiment.cells` "
-                f"(LSTMCell, GRUCell, ElmanCell). Received: cell={cell!r}"
+                f"({', '.join(c.__name__ for c in CELLS.values())}). Received: cell={cell!r}"
             )
         if kwargs.get("unroll") or kwargs.get("stateful"):
             raise ValueError(
@@ -45,15 +42,13 @@ class Recurrent(keras.layers.RNN):
         super().__init__(cell, **kwargs)
 
     def inner_loop(self, sequences, initial_state, mask, training=False, with_gates=False):
-        """Keras's time loop over ``cell.project`` and ``cell.step``; with
-        ``with_gates``, each step's output also holds every gate and state."""
+        """Keras's time loop over ``cell.step``; with ``with_gates``, each
+        step's output also holds every gate and state."""
         cell = self.cell
-        if training and cell.dropout > 0:
-            # The mask `RNN.call` made for the first step, the same for every step.
-            sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        sequences = cell.drop_inputs(sequences, training)  # once, not at every step
 
         def step(x, states):
-            output, new_states, gates = cell.step(cell.project(x), states, training)
+            output, new_states, gates = cell.step(x, states, training)
             if with_gates:
                 output = ops.concatenate([output, *gates, *new_states], axis=-1)
             return output, new_states

@@ -36,15 +36,19 @@ def tiny_vocab():
     return [str(t) for t in vectorizer.get_vocabulary()]
 
 
-@pytest.fixture(scope="session", params=["lstm", "gru", "elman", "lstm+bigrams"])
+@pytest.fixture(scope="session", params=["lstm", "gru", "elman"])
 def tiny_model(request, tiny_vocab):
     from sentiment.model import ModelConfig, build_model
 
-    cell, _, bigrams = request.param.partition("+")
-    config = ModelConfig(
-        cell=cell, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4, bigram_buckets=50 if bigrams else 0
-    )
+    config = ModelConfig(cell=request.param, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4)
     return build_model(config, tiny_vocab)
+
+
+def predict(model, texts):
+    """P(positive) of each raw text, shape (n,)."""
+    import tensorflow as tf
+
+    return model.predict(tf.constant(list(texts)), verbose=0)[:, 0]
 
 
 def run_train(*args, timeout=600):

@@ -177,9 +177,8 @@ def test_trace_gates_in_range_and_masked_steps_carry_state(batch, cell_cls):
     layer = Recurrent(cell_cls(UNITS), return_sequences=True)
     layer(x)
     values = {k: np.asarray(v) for k, v in layer.trace(x, mask).items()}
-    for name in cell_cls.gate_names:
-        low, high = (-1, 1) if name == "candidate" else (0, 1)
-        assert values[name].min() > low and values[name].max() < high, name
+    for q in cell_cls.gates:
+        assert values[q.name].min() > q.low and values[q.name].max() < q.high, q.name
     for name in cell_cls.state_names:
         v = values[name]
         # row 1 is padded from step 5, row 2 from step 1: the state stays put.

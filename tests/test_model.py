@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, TINY_REVIEWS, real_archive
-from sentiment.inspect import predict, trace
+from conftest import ROOT, TINY_REVIEWS, predict, real_archive
+from sentiment.traces import trace
 from sentiment.model import (
     HeadTail,
     ModelConfig,
@@ -52,8 +52,9 @@ def test_save_and_load_in_a_fresh_process_gives_identical_predictions(tiny_model
     expected = predict(tiny_model, TEXTS)
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "from sentiment.model import load_model; from sentiment.inspect import predict;"
-        "m = load_model(sys.argv[2]); print(json.dumps(predict(m, json.loads(sys.argv[3])).tolist()))"
+        "import tensorflow as tf; from sentiment.model import load_model;"
+        "m = load_model(sys.argv[2]); texts = tf.constant(json.loads(sys.argv[3]));"
+        "print(json.dumps(m.predict(texts, verbose=0)[:, 0].tolist()))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, ROOT, path, json.dumps(TEXTS)], capture_output=True, text=True, check=True
@@ -80,12 +81,11 @@ def test_trace_matches_model(tiny_model):
     np.testing.assert_allclose(forward.values["hidden"], seq[:, :units], atol=1e-5)
     np.testing.assert_allclose(backward.values["hidden"], seq[:, units:], atol=1e-5)
     for layer in t.layers:
-        assert set(layer.values) == set(layer.gate_names) | set(layer.state_names)
-        for name in layer.gate_names:
-            v = layer.values[name]
+        assert set(layer.values) == set(layer.names)
+        for q in layer.quantities:
+            v = layer.values[q.name]
             assert v.shape == (len(t.tokens), units)
-            low = -1 if name == "candidate" else 0
-            assert v.min() > low and v.max() < 1
+            assert q.low <= v.min() and v.max() <= q.high, q.name
 
 
 def test_trace_keeps_head_and_tail_tokens(tiny_model):

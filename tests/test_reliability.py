@@ -17,8 +17,8 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, TINY_REVIEWS, run_train
-from sentiment.inspect import predict, trace
+from conftest import ROOT, TINY_REVIEWS, predict, run_train
+from sentiment.traces import trace
 from sentiment.model import ModelConfig, ModelLoadError, build_model, load_model
 from test_data import write_aclimdb
 

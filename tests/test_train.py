@@ -30,7 +30,8 @@ def test_limit_run_writes_every_artifact(tiny_run):
 
 
 def test_saved_models_reload_and_predict(tiny_run):
-    from sentiment.inspect import predict, trace
+    from conftest import predict
+    from sentiment.traces import trace
     from sentiment.model import load_model
 
     out, _ = tiny_run
