@@ -3,7 +3,11 @@
     streamlit run app.py
 
 Loads every model in saved_models/ (or $SENTIMENT_MODELS), made by train.py.
+Models, metrics and traces are cached; a file that changes on disk (a model
+retrained) is loaded again on the next run of the page, with no restart.
 """
+
+from __future__ import annotations
 
 import json
 import os
@@ -12,12 +16,13 @@ import altair as alt
 import streamlit as st
 
 from sentiment import charts
-from sentiment.traces import trace
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
+from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
 WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
+KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
 EXAMPLES = {
     "Clearly positive": "One of the best films I have seen in years. The acting is superb, the story is moving "
     "and the music is beautiful. I loved every minute and would happily watch it again.",
@@ -39,27 +44,46 @@ EXAMPLES = {
 }
 
 
-@st.cache_resource(show_spinner="Loading models ...")
+# -- loaders (cached; keyed by file modification time) -------------------------------------------
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return -1.0
+
+
+def model_files(folder: str) -> list[str]:
+    """The .keras files in ``folder``: LSTM, GRU, Elman first, then the rest by name."""
+    if not os.path.isdir(folder):
+        return []
+    names = [n for n in os.listdir(folder) if n.endswith(".keras") and not n.startswith(".")]
+    order = sorted(names, key=lambda n: (KNOWN_ORDER.index(n) if n in KNOWN_ORDER else len(KNOWN_ORDER), n))
+    return [os.path.join(folder, n) for n in order]
+
+
+@st.cache_resource(show_spinner="Loading a model ...", max_entries=16)
+def _load_model(path: str, mtime: float):
+    del mtime  # part of the cache key only: a rewritten file is a new entry
+    return load_model(path)
+
+
 def load_models(folder: str):
-    """{name: model} for every .keras file in ``folder``, {file: error} for the others."""
+    """({name: (path, model)}, {file: error}) for every .keras file in ``folder``."""
     models, errors = {}, {}
-    if os.path.isdir(folder):
-        # LSTM, GRU, Elman first, in that order, then anything else.
-        known = ["lstm.keras", "gru.keras", "elman.keras"]
-        for name in sorted(os.listdir(folder), key=lambda n: (known.index(n) if n in known else 3, n)):
-            if name.endswith(".keras") and not name.startswith("."):
-                path = os.path.join(folder, name)
-                try:
-                    models[name[: -len(".keras")]] = load_model(path)
-                except ModelLoadError as err:
-                    errors[name] = str(err)
+    for path in model_files(folder):
+        name = os.path.basename(path)[: -len(".keras")]
+        try:
+            models[name] = (path, _load_model(path, _mtime(path)))
+        except ModelLoadError as err:
+            errors[os.path.basename(path)] = str(err)
     return models, errors
 
 
-@st.cache_resource
-def load_metrics(folder: str):
-    """(metrics dict or None, problem or None) from metrics.json."""
-    path = os.path.join(folder, "metrics.json")
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_metrics(path: str, mtime: float):
+    del mtime
     if not os.path.isfile(path):
         return None, f"No {path} yet: run `python train.py` to write it."
     try:
@@ -72,136 +96,172 @@ def load_metrics(folder: str):
         return None, f"Could not read {path} ({err}). Run `python train.py` to write it again."
 
 
-def pick_example():
-    st.session_state.review = EXAMPLES.get(st.session_state.example, st.session_state.review)
+def load_metrics(folder: str):
+    """(metrics or None, problem or None) from ``folder``/metrics.json."""
+    path = os.path.join(folder, "metrics.json")
+    return _read_metrics(path, _mtime(path))
 
 
-st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
-st.title("Inside LSTM and GRU gates")
-st.caption(
-    "Sentiment classifiers on IMDB reviews, built from LSTM and GRU cells written from their gate "
-    "equations. Type a review and watch, token by token, what each gate lets through."
-)
+@st.cache_data(show_spinner="Reading the review ...", max_entries=64)
+def trace_review(path: str, mtime: float, text: str) -> Trace:
+    """Every gate of the model in ``path`` on ``text``; computed once per
+    (model file, text), so changing a view option recomputes nothing."""
+    return trace(_load_model(path, mtime), text)
 
-models, load_errors = load_models(MODELS_DIR)
-metrics, metrics_problem = load_metrics(MODELS_DIR)
-for file, message in load_errors.items():
-    st.error(f"**{file}** could not be loaded: {message}")
-if not models:
-    st.warning(
-        f"No models found in `{MODELS_DIR}/`. Train them first:\n\n"
-        "```\npython train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz\n```"
-    )
-    st.stop()
 
-with st.sidebar:
-    st.header("Models")
-    for name, model in models.items():
-        test = ((metrics or {}).get("models", {}).get(name) or {}).get("test", {})
-        accuracy = f"{100 * test['accuracy']:.1f}% test accuracy" if "accuracy" in test else "no test figures"
-        st.markdown(f"**{name.upper()}**: {model.count_params():,} parameters, {accuracy}")
-    if metrics_problem:
-        st.caption(metrics_problem)
-    st.markdown(
-        "**Reading the heatmaps**  \n"
-        "*input / update*: how much new information enters;  \n"
-        "*forget*: how much of the cell state is kept (LSTM);  \n"
-        "*output*: how much of the cell state is shown (LSTM);  \n"
-        "*reset*: how much of the past feeds the candidate (GRU);  \n"
-        "*candidate*: the proposed new content, -1 to 1."
-    )
+# -- sections --------------------------------------------------------------------------------------
 
-explore, compare = st.tabs(["Explore a review", "Compare LSTM vs GRU"])
 
-with explore:
+def sidebar(models: dict, metrics: dict | None, metrics_problem: str | None) -> None:
+    """Each model's size and test accuracy; what each gate and state means, from the cells."""
+    with st.sidebar:
+        st.header("Models")
+        for name, (_, model) in models.items():
+            test = ((metrics or {}).get("models", {}).get(name) or {}).get("test", {})
+            accuracy = f"{100 * test['accuracy']:.1f}% test accuracy" if "accuracy" in test else "no test figures"
+            st.markdown(f"**{name.upper()}**: {model.count_params():,} parameters, {accuracy}")
+        if metrics_problem:
+            st.caption(metrics_problem)
+        st.markdown("**Reading the heatmaps**")
+        seen = set()
+        for _, model in models.values():
+            cell = _cell_class(model)
+            if cell in seen:
+                continue
+            seen.add(cell)
+            lines = [
+                f"*{q.name}* ({charts.range_label(q)}): {q.meaning}" for q in (*cell.gates, *cell.states)
+            ]
+            st.markdown(f"{cell.__name__}  \n" + "  \n".join(lines))
+
+
+def _cell_class(model):
+    from sentiment.cells import CELLS
+
+    return CELLS[recurrent_cell_name(model)]
+
+
+def review_input() -> str | None:
+    """The example picker and the text box; the review to explain, or None."""
     if "review" not in st.session_state:
         st.session_state.review = EXAMPLES["Clearly positive"]
+
+    def pick_example():
+        st.session_state.review = EXAMPLES.get(st.session_state.example, st.session_state.review)
+
     st.selectbox("Example", ["(your own)", *EXAMPLES], key="example", on_change=pick_example)
     text = st.text_area("Review", key="review", height=140)
     if len(text) > MAX_CHARS:
         st.info(f"The review has {len(text):,} characters; the first {MAX_CHARS:,} are used.")
         text = text[:MAX_CHARS]
-
     if not text.strip():
         st.info("Type a review above, or pick an example.")
-        st.stop()
+        return None
+    return text
 
-    traces, problems = {}, {}
-    for name, model in models.items():
-        try:
-            traces[name] = trace(model, text)
-        except ValueError as err:
-            problems[name] = str(err)
 
-    columns = st.columns(len(models))
-    for column, name in zip(columns, models):
+def verdicts(models: dict, text: str) -> dict[str, Trace]:
+    """Each model's verdict and P(positive), side by side; the traces that worked."""
+    traces = {}
+    for column, (name, (path, _)) in zip(st.columns(len(models)), models.items()):
         with column:
-            if name in problems:
-                st.warning(f"**{name.upper()}**: {problems[name]}")
+            try:
+                t = traces[name] = trace_review(path, _mtime(path), text)
+            except ValueError as err:
+                st.warning(f"**{name.upper()}**: {err}")
                 continue
-            t = traces[name]
-            label = "positive" if t.probability >= 0.5 else "negative"
-            st.metric(f"{name.upper()} says", label)
+            st.metric(f"{name.upper()} says", "positive" if t.probability >= 0.5 else "negative")
             st.progress(t.probability, text=f"P(positive) = {t.probability:.3f}")
             if t.truncated:
                 st.caption(
                     f"This review has {t.total_tokens:,} words; the model reads {len(t.tokens)}: "
                     f"the first {t.head} and the last {len(t.tokens) - t.head}."
                 )
-    if not traces:
-        st.stop()
+    return traces
 
+
+def gate_heatmaps(models: dict, traces: dict[str, Trace]) -> None:
+    """Per model: the summary heatmap, one gate or state in detail, the shaded review."""
     st.subheader("Gates, token by token")
     longest = max(len(t.tokens) for t in traces.values())
-    start = 0
-    if longest > WINDOW:
-        start = st.slider("First token shown", 0, longest - WINDOW, 0, step=10)
+    start = st.slider("First token shown", 0, longest - WINDOW, 0, step=10) if longest > WINDOW else 0
     for name, t in traces.items():
-        with st.expander(f"{name.upper()} ({recurrent_cell_name(models[name]).upper()} cells)", expanded=True):
+        model = models[name][1]
+        with st.expander(f"{name.upper()} ({recurrent_cell_name(model).upper()} cells)", expanded=True):
             labels = [layer.label for layer in t.layers]
-            chosen = st.selectbox("Layer and direction", labels, key=f"layer_{name}")
-            layer = t.layers[labels.index(chosen)]
+            layer = t.layers[labels.index(st.selectbox("Layer and direction", labels, key=f"layer_{name}"))]
             end = min(len(t.tokens), start + WINDOW)
             if start >= end:
                 st.caption("This model read fewer tokens than the window start.")
                 continue
-            st.caption(f"Mean over {layer.values['hidden'].shape[1]} units; tokens {start} to {end - 1}.")
+            st.caption(f"Mean over {layer.units} units; tokens {start} to {end - 1}.")
             st.altair_chart(charts.summary_chart(layer, t.tokens, start, end), width="content")
-
-            names = [*layer.gate_names, *layer.state_names]
-            value = st.selectbox("Detail: gate or state", names, key=f"detail_{name}")
+            value = st.selectbox("Detail: gate or state", layer.names, key=f"detail_{name}")
             st.altair_chart(charts.detail_chart(layer, value, t.tokens, start, end), width="content")
-
-            shade = st.selectbox("Shade the review by", names, key=f"shade_{name}")
+            shade = st.selectbox("Shade the review by", layer.names, key=f"shade_{name}")
             st.markdown(charts.shaded_text(layer, shade, t.tokens), unsafe_allow_html=True)
 
-with compare:
+
+def explore(models: dict) -> None:
+    text = review_input()
+    if text is None:
+        return
+    traces = verdicts(models, text)
+    if traces:
+        gate_heatmaps(models, traces)
+
+
+def compare(metrics: dict | None, metrics_problem: str | None) -> None:
+    """LSTM vs GRU vs the TF-IDF baseline on the test set, from metrics.json."""
     if metrics is None:
         st.info(metrics_problem)
-    else:
-        frame = charts.comparison_frame(metrics)
-        if frame.empty:
-            st.info("metrics.json lists no models.")
-        else:
-            st.dataframe(
-                frame.style.format(
-                    {"accuracy": "{:.2%}", "F1": "{:.2%}", "ROC-AUC": "{:.4f}", "parameters": "{:,}", "train time (s)": "{:.0f}"},
-                    na_rep="",
-                ),
-                hide_index=True,
-            )
-            data = metrics.get("data", {})
-            st.caption(
-                f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. Command: `{metrics.get('command', '?')}`"
-            )
-            matrices = [(n.upper(), m["test"]["confusion_matrix"]) for n, m in metrics["models"].items()]
-            if metrics.get("baseline"):
-                matrices.append(("TF-IDF baseline", metrics["baseline"]["confusion_matrix"]))
-            st.altair_chart(
-                alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)),
-                width="content",
-            )
-            curves = charts.curves_chart(metrics)
-            if curves is not None:
-                st.subheader("Training curves")
-                st.altair_chart(curves, width="content")
+        return
+    frame = charts.comparison_frame(metrics)
+    if frame.empty:
+        st.info("metrics.json lists no models.")
+        return
+    st.dataframe(
+        frame.style.format(
+            {"accuracy": "{:.2%}", "F1": "{:.2%}", "ROC-AUC": "{:.4f}", "parameters": "{:,}", "train time (s)": "{:.0f}"},
+            na_rep="",
+        ),
+        hide_index=True,
+    )
+    data = metrics.get("data", {})
+    st.caption(f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. Command: `{metrics.get('command', '?')}`")
+    matrices = [(n.upper(), m["test"]["confusion_matrix"]) for n, m in metrics["models"].items()]
+    if metrics.get("baseline"):
+        matrices.append(("TF-IDF baseline", metrics["baseline"]["confusion_matrix"]))
+    st.altair_chart(alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)), width="content")
+    curves = charts.curves_chart(metrics)
+    if curves is not None:
+        st.subheader("Training curves")
+        st.altair_chart(curves, width="content")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
+    st.title("Inside LSTM and GRU gates")
+    st.caption(
+        "Sentiment classifiers on IMDB reviews, built from LSTM and GRU cells written from their gate "
+        "equations. Type a review and watch, token by token, what each gate lets through."
+    )
+    models, load_errors = load_models(MODELS_DIR)
+    metrics, metrics_problem = load_metrics(MODELS_DIR)
+    for file, message in load_errors.items():
+        st.error(f"**{file}** could not be loaded: {message}")
+    if not models:
+        st.warning(
+            f"No models found in `{MODELS_DIR}/`. Train them first:\n\n"
+            "```\npython train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz\n```"
+        )
+        return
+    sidebar(models, metrics, metrics_problem)
+    explore_tab, compare_tab = st.tabs(["Explore a review", "Compare LSTM vs GRU"])
+    with explore_tab:
+        explore(models)
+    with compare_tab:
+        compare(metrics, metrics_problem)
+
+
+main()

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -30,40 +27,22 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 def page_load_seconds(models: str, chromium: str) -> float:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "SENTIMENT_MODELS": models}
+    from sentiment.app_server import serve_app
+
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", os.path.join(ROOT, "app.py"), "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.goto(url)
-            n = len([f for f in os.listdir(models) if f.endswith(".keras")])
-            page.wait_for_function(
-                f"document.querySelectorAll('[data-testid=\"stMetric\"]').length >= {n} && "
-                f"document.querySelectorAll('.vega-embed').length >= {2 * n}",
-                timeout=120_000,
-            )
-            seconds = time.perf_counter() - start
-            browser.close()
-        return seconds
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with serve_app(models, deadline_s=120) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(url)
+        n = len([f for f in os.listdir(models) if f.endswith(".keras")])
+        page.wait_for_function(
+            f"document.querySelectorAll('[data-testid=\"stMetric\"]').length >= {n} && "
+            f"document.querySelectorAll('.vega-embed').length >= {2 * n}",
+            timeout=120_000,
+        )
+        seconds = time.perf_counter() - start
+        browser.close()
+    return seconds
 
 
 def warm_trace_ms(models: str, repeats: int = 20) -> dict:

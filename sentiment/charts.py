@@ -29,7 +29,12 @@ def _scale(low: float, high: float) -> alt.Scale:
 
 
 def _range_title(low: float, high: float) -> str:
-    return f"{low:g} to {high:g}" if max(abs(low), abs(high)) >= 1 else f"{low:.2g} to {high:.2g}"
+    return f"{low:.3g} to {high:.3g}"
+
+
+def range_label(quantity: Quantity) -> str:
+    """The values a gate or state can take, for a legend: "0 to 1", "unbounded"."""
+    return _range_title(quantity.low, quantity.high) if quantity.bounded else "unbounded"
 
 
 def _labels(tokens: list[str], start: int) -> list[str]:

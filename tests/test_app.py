@@ -108,3 +108,52 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
     assert any("gru.keras" in e.value for e in at.error)
     assert [m.label for m in at.metric] == ["LSTM says"]
     assert any("metrics.json" in c.value for c in at.sidebar.caption)
+
+
+def test_view_options_recompute_nothing(tiny_run, monkeypatch):
+    import sentiment.traces
+
+    out, _ = tiny_run
+    calls = []
+    real = sentiment.traces.trace
+
+    def counting(model, text):
+        calls.append(text)
+        return real(model, text)
+
+    monkeypatch.setattr(sentiment.traces, "trace", counting)
+    at = run_app(out, monkeypatch)
+    review = "a film I will not forget, one of a kind"
+    at.text_area(key="review").input(review).run()
+    first = len(calls)
+    assert calls.count(review) == 2  # once per model
+    at.selectbox(key="detail_lstm").select("cell").run()
+    at.selectbox(key="shade_gru").select("reset").run()
+    at.selectbox(key="layer_lstm").select_index(1).run()
+    assert_no_exception(at)
+    assert len(calls) == first
+
+
+def test_a_retrained_model_is_picked_up_without_a_restart(tiny_run, tmp_path, monkeypatch):
+    out, _ = tiny_run
+    folder = tmp_path / "models"
+    shutil.copytree(out, folder)
+    at = run_app(folder, monkeypatch)
+    assert any(e.label.startswith("LSTM (LSTM cells)") for e in at.expander)
+    # "Retrain" lstm.keras: here, another model written over it.
+    shutil.copyfile(folder / "gru.keras", folder / "lstm.keras")
+    os.utime(folder / "lstm.keras", (os.path.getmtime(folder / "gru.keras") + 10,) * 2)
+    at.run()
+    assert_no_exception(at)
+    assert any(e.label.startswith("LSTM (GRU cells)") for e in at.expander)
+
+
+def test_sidebar_explains_each_gate_from_the_cells(tiny_run, monkeypatch):
+    from sentiment.cells import GRUCell, LSTMCell
+
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)
+    sidebar = " ".join(md.value for md in at.sidebar.markdown)
+    for q in (*LSTMCell.gates, *LSTMCell.states, *GRUCell.gates):
+        assert q.meaning in sidebar
+    assert "*cell* (unbounded)" in sidebar and "*forget* (0 to 1)" in sidebar
