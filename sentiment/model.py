@@ -26,6 +26,7 @@ from sentiment.recurrent import Recurrent
 VECTORIZER = "vectorizer"
 HEAD_TAIL = "head_tail"
 CLASSIFIER = "classifier"
+EMBEDDING = "embedding"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -172,7 +173,7 @@ def build_classifier(
             passes Keras's built-in layers here to compare like with like.
     """
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name="embedding")(ids)
+    x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)(ids)
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
     x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)

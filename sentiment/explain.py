@@ -1,0 +1,277 @@
+"""Why a model said what it said: which words and which units decided it.
+
+- `integrated_gradients`: each token's share of P(positive) - P(baseline)
+  (Sundararajan, Taly and Yan 2017), on the word vectors, with the padding
+  vector at every position as the baseline ("a review of nothing"). The shares
+  add up to that difference ("completeness"); the gap is reported, and the
+  number of steps doubles until it is under `COMPLETENESS_TOLERANCE`.
+- `occlusion`: each word (in a long review, each span of words) dropped from
+  the review in turn, the change in P(positive): an independent second view
+  that needs no gradients. Dropping every word of an 800-token review one at a
+  time means 800 passes over 799 tokens (over 2 s a model on 2 CPU cores), so
+  a review of more than `OCCLUSION_VARIANTS` tokens is cut into that many
+  spans of consecutive tokens instead.
+- `unit_contributions`: each unit of the last recurrent layer, per
+  direction, ranked by gradient x activation of the logit, summed over the
+  tokens. With the model's max-and-mean pooling and a linear head this sum is
+  exact: the units' contributions add up to the logit less the head's bias.
+
+Every function reads the model through sub-models of the saved model itself
+(no layer is re-implemented) and runs on the review's own tokens, unpadded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from sentiment.model import EMBEDDING, classifier_of, text_to_ids, vocabulary_of
+from sentiment.traces import recurrent_layers
+
+COMPLETENESS_TOLERANCE = 0.05  # |sum of attributions - (P(x) - P(baseline))| / |P(x) - P(baseline)|
+IG_STEPS = (16, 32, 64, 128, 256)  # tried in turn until complete enough
+OCCLUSION_VARIANTS = 64  # at most this many reviews with a word or span dropped
+CHUNK = 128  # sequences per forward pass in batched work
+
+
+@dataclass
+class Attribution:
+    """Integrated gradients of P(positive) for one review."""
+
+    tokens: list[str]
+    scores: np.ndarray  # (tokens,): each token's share of probability - baseline_probability
+    probability: float
+    baseline_probability: float
+    steps: int
+
+    @property
+    def gap(self) -> float:
+        """Relative completeness gap: how far the scores' sum is from P(x) - P(baseline)."""
+        delta = self.probability - self.baseline_probability
+        return abs(float(self.scores.sum()) - delta) / max(abs(delta), 1e-3)
+
+
+@dataclass
+class Occlusion:
+    """P(review) less P(review with a span of tokens dropped), per span."""
+
+    spans: list[tuple[int, int]]  # [start, end) token positions, in order, covering the review
+    deltas: np.ndarray  # (spans,): positive when the span pushed towards positive
+
+    @property
+    def per_word(self) -> bool:
+        return all(end - start == 1 for start, end in self.spans)
+
+    def per_token(self) -> np.ndarray:
+        """Each token gets its span's change, shared equally among the span's tokens."""
+        return np.concatenate([np.full(end - start, d / (end - start)) for (start, end), d in zip(self.spans, self.deltas)])
+
+
+@dataclass
+class UnitRanking:
+    """The units of one recurrent layer and direction, by their share of the logit."""
+
+    layer: str
+    direction: str
+    contributions: np.ndarray  # (units,): gradient x activation of the logit, summed over tokens
+
+    @property
+    def order(self) -> np.ndarray:
+        """Unit indices, the largest |contribution| first."""
+        return np.argsort(-np.abs(self.contributions), kind="stable")
+
+
+@dataclass
+class Explanation:
+    """Words and units behind one model's verdict on one review."""
+
+    attribution: Attribution
+    occlusion: Occlusion
+    units: list[UnitRanking]
+    logit: float
+    logit_at_zero: float  # the logit with every hidden state 0: what the units' contributions add to
+
+    @property
+    def rank_agreement(self) -> float:
+        """Spearman correlation of integrated gradients (summed over each span)
+        and occlusion, over the occluded spans (the words of a short review)."""
+        occ = self.occlusion
+        if len(occ.spans) < 3:
+            return float("nan")
+        ig = [self.attribution.scores[start:end].sum() for start, end in occ.spans]
+        return float(pd.Series(ig).corr(pd.Series(occ.deltas), method="spearman"))
+
+    def top_words(self, k: int = 5) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The ``k`` tokens that pushed most towards positive, and towards negative."""
+        tokens, scores = self.attribution.tokens, self.attribution.scores
+        order = np.argsort(-scores, kind="stable")
+        pos = [(tokens[i], float(scores[i])) for i in order[:k] if scores[i] > 0]
+        neg = [(tokens[i], float(scores[i])) for i in order[::-1][:k] if scores[i] < 0]
+        return pos, neg
+
+
+class _Parts:
+    """Sub-models of one saved model, built once and kept on the model."""
+
+    def __init__(self, model: keras.Model):
+        classifier = classifier_of(model)
+        embedding = classifier.get_layer(EMBEDDING)
+        layers = recurrent_layers(model)
+        first, last = layers[0][0], layers[-1][0]
+        # The other arguments a recurrent layer is called with: the mask, which
+        # Keras computes from the ids and which is all True for a review's own
+        # tokens. Made inputs here, so that the sub-models start mid-graph.
+        mask = keras.tree.flatten(first.input)[1:]
+        self.to_ids = text_to_ids(model)
+        self.embedding = embedding
+        self.vocab = vocabulary_of(model)
+        self.classifier = classifier
+        self.reader = keras.Model([embedding.output, *mask], classifier.output)
+        last_mask = keras.tree.flatten(last.input)[1:]
+        self.head = keras.Model([last.output, *last_mask], classifier.output)
+        self.sequences = keras.Model(classifier.input, last.output)
+        self.last = last
+        self.directions = [d for d, _ in layers[-1][1]]
+        self.n_masks = len(mask)
+
+
+def _parts(model: keras.Model) -> _Parts:
+    parts = getattr(model, "_sentiment_explain_parts", None)
+    if parts is None:
+        parts = model._sentiment_explain_parts = _Parts(model)
+    return parts
+
+
+def review_ids(model: keras.Model, text: str) -> np.ndarray:
+    """The token ids the model reads for ``text``, unpadded.
+
+    Raises:
+        ValueError: the review has no token the model reads.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"`text` must be a string. Received: {type(text).__name__}")
+    ids = np.asarray(_parts(model).to_ids(tf.constant([text])))[0]
+    ids = ids[: np.count_nonzero(ids)]
+    if len(ids) == 0:
+        raise ValueError("The review has no words the model can read (only spaces, punctuation or symbols).")
+    return ids
+
+
+def _ones_mask(x) -> list:
+    return [tf.ones(tf.shape(x)[:2], tf.bool)]
+
+
+@tf.function(reduce_retracing=True)
+def _probability_and_gradient(reader, x, n_masks):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p = reader([x, *(_ones_mask(x) if n_masks else [])], training=False)[:, 0]
+    return p, tape.gradient(p, x)
+
+
+def integrated_gradients(model: keras.Model, text: str, steps: int | None = None) -> Attribution:
+    """Integrated gradients of P(positive) on the word vectors of ``text``.
+
+    Args:
+        model: a full sentiment model (raw text in).
+        text: the review.
+        steps: the number of steps of the path integral (trapezoid rule); by
+            default 32, doubled up to 256 until the completeness gap is under
+            `COMPLETENESS_TOLERANCE`.
+
+    Returns:
+        One score per token the model reads; they add up to P(text) less
+        P(baseline) within the reported gap.
+    """
+    parts = _parts(model)
+    ids = review_ids(model, text)
+    table = parts.embedding.embeddings
+    vectors = tf.gather(table, ids)  # (n, d)
+    baseline = tf.broadcast_to(table[0], tf.shape(vectors))  # the padding vector at every position
+    result = None
+    for n_steps in (steps,) if steps else IG_STEPS:
+        alphas = np.linspace(0.0, 1.0, n_steps + 1, dtype="float32")
+        weights = np.full(n_steps + 1, 1.0 / n_steps, "float32")
+        weights[[0, -1]] /= 2  # trapezoid rule
+        probs, grad_sum = [], tf.zeros_like(vectors)
+        for start in range(0, len(alphas), CHUNK):
+            a = alphas[start : start + CHUNK]
+            x = baseline[None] + a[:, None, None] * (vectors - baseline)[None]
+            p, g = _probability_and_gradient(parts.reader, x, parts.n_masks)
+            probs.append(p.numpy())
+            grad_sum += tf.tensordot(weights[start : start + CHUNK], g, axes=1)
+        probs = np.concatenate(probs)
+        scores = tf.reduce_sum((vectors - baseline) * grad_sum, axis=-1).numpy()
+        result = Attribution([str(parts.vocab[i]) for i in ids], scores, float(probs[-1]), float(probs[0]), n_steps)
+        if result.gap <= COMPLETENESS_TOLERANCE:
+            break
+    return result
+
+
+def occlusion(model: keras.Model, text: str, max_variants: int = OCCLUSION_VARIANTS) -> Occlusion:
+    """P(positive) of ``text`` less P(positive) with each word dropped in turn;
+    for a review of more than ``max_variants`` tokens, each of ``max_variants``
+    spans of consecutive tokens. Positive: the span pushed towards positive."""
+    parts = _parts(model)
+    ids = review_ids(model, text)
+    n = len(ids)
+    bounds = np.linspace(0, n, min(n, max_variants) + 1).round().astype(int)
+    spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    variants = [np.concatenate([ids[:start], ids[end:]]) for start, end in spans]
+    # Right-padded with 0 (masked) where spans differ in length by one token.
+    width = max(1, max(len(v) for v in variants))
+    batch = np.zeros((len(variants), width), ids.dtype)
+    for row, v in zip(batch, variants):
+        row[: len(v)] = v
+    probs = np.concatenate(
+        [_predict(parts.classifier, tf.constant(batch[s : s + CHUNK])).numpy() for s in range(0, len(batch), CHUNK)]
+    )
+    full = float(_predict(parts.classifier, tf.constant(ids[None])).numpy()[0])
+    return Occlusion(spans, full - probs)
+
+
+@tf.function(reduce_retracing=True)
+def _predict(classifier, ids):
+    return classifier(ids, training=False)[:, 0]
+
+
+def _logit(head, h, n_masks):
+    p = head([h, *(_ones_mask(h) if n_masks else [])], training=False)[:, 0]
+    return tf.math.log(p) - tf.math.log1p(-p)
+
+
+@tf.function(reduce_retracing=True)
+def _logit_gradient(sequences, head, ids, n_masks):
+    h = tf.identity(sequences(ids, training=False))  # without the mask Keras attached
+    with tf.GradientTape() as tape:
+        tape.watch(h)
+        logit = _logit(head, h, n_masks)
+    return h, logit, tape.gradient(logit, h), _logit(head, tf.zeros_like(h), n_masks)
+
+
+def unit_contributions(model: keras.Model, text: str) -> tuple[list[UnitRanking], float, float]:
+    """Each unit's gradient x activation of the logit, summed over the tokens,
+    for the last recurrent layer, per direction.
+
+    Returns:
+        The rankings (one per direction), the logit, and the logit with every
+        hidden state 0, to which the contributions add up.
+    """
+    parts = _parts(model)
+    ids = review_ids(model, text)
+    h, logit, grad, at_zero = _logit_gradient(parts.sequences, parts.head, tf.constant(ids[None]), parts.n_masks)
+    per_unit = tf.reduce_sum(h * grad, axis=1)[0].numpy()  # (directions * units,)
+    # Bidirectional concatenates the forward then the backward direction's units.
+    split = np.split(per_unit, len(parts.directions))
+    rankings = [UnitRanking(parts.last.name, d, c) for d, c in zip(parts.directions, split)]
+    return rankings, float(logit[0]), float(at_zero[0])
+
+
+def explain(model: keras.Model, text: str) -> Explanation:
+    """Integrated gradients, occlusion and unit ranking for one review."""
+    units, logit, at_zero = unit_contributions(model, text)
+    return Explanation(integrated_gradients(model, text), occlusion(model, text), units, logit, at_zero)
