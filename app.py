@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 
 import altair as alt
 import streamlit as st
 
 from sentiment import charts
+from sentiment.explain import Explanation, explain
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
 from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
 WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
+TOP_UNITS = 8  # the summary heatmap's second view: the mean over this many top units
 KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
 EXAMPLES = {
     "Clearly positive": "One of the best films I have seen in years. The acting is superb, the story is moving "
@@ -109,6 +112,12 @@ def trace_review(path: str, mtime: float, text: str) -> Trace:
     return trace(_load_model(path, mtime), text)
 
 
+@st.cache_data(show_spinner="Explaining the verdict ...", max_entries=64)
+def explain_review(path: str, mtime: float, text: str) -> Explanation:
+    """Word attributions and unit ranking, once per (model file, text)."""
+    return explain(_load_model(path, mtime), text)
+
+
 # -- sections --------------------------------------------------------------------------------------
 
 
@@ -180,26 +189,105 @@ def verdicts(models: dict, text: str) -> dict[str, Trace]:
     return traces
 
 
-def gate_heatmaps(models: dict, traces: dict[str, Trace]) -> None:
-    """Per model: the summary heatmap, one gate or state in detail, the shaded review."""
-    st.subheader("Gates, token by token")
+def window(traces: dict[str, Trace]) -> tuple[int, int]:
+    """One window of tokens for every view of the review (a slider for long ones)."""
     longest = max(len(t.tokens) for t in traces.values())
-    start = st.slider("First token shown", 0, longest - WINDOW, 0, step=10) if longest > WINDOW else 0
+    if longest <= WINDOW:
+        return 0, longest
+    start = st.slider(
+        "Tokens shown (every view below)", 0, longest - WINDOW, 0, step=10,
+        help=f"The views show {WINDOW} tokens at a time; move the window along the review.",
+    )
+    return start, start + WINDOW
+
+
+def _signed(pairs) -> str:
+    return ", ".join(f"**{word}** ({score:+.3f})" for word, score in pairs) or "none"
+
+
+def word_attributions(explanations: dict[str, Explanation], start: int, end: int) -> None:
+    """Which words pushed each verdict, LSTM and GRU side by side."""
+    st.subheader("Which words decided it")
+    st.caption(
+        "Integrated gradients: each word's share of the change from a review of nothing (the padding "
+        "vector at every word) to this review, in P(positive). Green pushed towards positive, red towards "
+        "negative; hover a word for its share."
+    )
+    for column, (name, e) in zip(st.columns(len(explanations)), explanations.items()):
+        with column:
+            a = e.attribution
+            st.markdown(f"**{name.upper()}**")
+            st.markdown(charts.attribution_text(a.tokens, a.scores, start, min(end, len(a.tokens))), unsafe_allow_html=True)
+            for_pos, for_neg = e.top_words(5)
+            st.markdown(f"For positive: {_signed(for_pos)}  \nFor negative: {_signed(for_neg)}")
+            occluded = "each word" if e.occlusion.per_word else f"each of {len(e.occlusion.spans)} spans of words"
+            st.caption(
+                f"The shares add up to P(review) − P(baseline) = {a.probability:.3f} − {a.baseline_probability:.3f} "
+                f"within {100 * a.gap:.1f}% ({a.steps} steps). Dropping {occluded} instead (occlusion) ranks them "
+                f"alike: Spearman {e.rank_agreement:.2f}."
+            )
+
+
+def _ranking(e: Explanation | None, layer) -> object | None:
+    if e is None:
+        return None
+    return next((u for u in e.units if (u.layer, u.direction) == (layer.layer, layer.direction)), None)
+
+
+def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, start: int, end: int) -> None:
+    """Per model: summary heatmaps, units ranked by their effect, one unit, the shaded review."""
+    st.subheader("Gates, token by token")
     for name, t in traces.items():
         model = models[name][1]
+        stop = min(len(t.tokens), end)
         with st.expander(f"{name.upper()} ({recurrent_cell_name(model).upper()} cells)", expanded=True):
             labels = [layer.label for layer in t.layers]
             layer = t.layers[labels.index(st.selectbox("Layer and direction", labels, key=f"layer_{name}"))]
-            end = min(len(t.tokens), start + WINDOW)
-            if start >= end:
+            if start >= stop:
                 st.caption("This model read fewer tokens than the window start.")
                 continue
-            st.caption(f"Mean over {layer.units} units; tokens {start} to {end - 1}.")
-            st.altair_chart(charts.summary_chart(layer, t.tokens, start, end), width="content")
+            ranking = _ranking(explanations.get(name), layer)
+            order = ranking.order if ranking is not None else None
+            st.altair_chart(
+                charts.summary_chart(layer, t.tokens, start, stop, title=f"mean over all {layer.units} units"),
+                width="content",
+            )
+            if order is not None:
+                k = min(TOP_UNITS, layer.units)
+                st.altair_chart(
+                    charts.summary_chart(
+                        layer, t.tokens, start, stop, units=order[:k],
+                        title=f"mean over the {k} units with the largest effect on this verdict",
+                    ),
+                    width="content",
+                )
+                st.caption(
+                    "A unit's effect: its hidden state times the gradient of the verdict's logit, summed over the "
+                    "words. With max-and-mean pooling and a linear classifier these add up exactly to the logit."
+                )
             value = st.selectbox("Detail: gate or state", layer.names, key=f"detail_{name}")
-            st.altair_chart(charts.detail_chart(layer, value, t.tokens, start, end), width="content")
+            sort = (
+                st.radio("Sort units", ["by effect on this verdict", "by number"], key=f"sort_{name}", horizontal=True)
+                if order is not None else "by number"
+            )
+            st.altair_chart(
+                charts.detail_chart(layer, value, t.tokens, start, stop, order if sort.startswith("by effect") else None),
+                width="content",
+            )
+            units = list(order) if order is not None else list(range(layer.units))
+            names = {
+                u: f"unit {u}" + (f" (#{r + 1}, {ranking.contributions[u]:+.2f} to the logit)" if ranking is not None else "")
+                for r, u in enumerate(units)
+            }
+            unit = st.selectbox(
+                "One unit along the review", units,
+                # A new review or layer ranks the units anew: start again from its top unit.
+                key=f"unit_{name}_{zlib.crc32((layer.label + '|' + ' '.join(t.tokens)).encode())}",
+                format_func=names.__getitem__,
+            )
+            st.altair_chart(charts.unit_chart(layer, unit, t.tokens, start, stop), width="content")
             shade = st.selectbox("Shade the review by", layer.names, key=f"shade_{name}")
-            st.markdown(charts.shaded_text(layer, shade, t.tokens), unsafe_allow_html=True)
+            st.markdown(charts.shaded_text(layer, shade, t.tokens, start, stop), unsafe_allow_html=True)
 
 
 def explore(models: dict) -> None:
@@ -207,8 +295,12 @@ def explore(models: dict) -> None:
     if text is None:
         return
     traces = verdicts(models, text)
-    if traces:
-        gate_heatmaps(models, traces)
+    if not traces:
+        return
+    explanations = {name: explain_review(models[name][0], _mtime(models[name][0]), text) for name in traces}
+    start, end = window(traces)
+    word_attributions(explanations, start, end)
+    gate_heatmaps(models, traces, explanations, start, end)
 
 
 def compare(metrics: dict | None, metrics_problem: str | None) -> None:

@@ -41,12 +41,24 @@ def _labels(tokens: list[str], start: int) -> list[str]:
     return [f"{start + i} {t}" for i, t in enumerate(tokens)]
 
 
-def summary_frame(layer: LayerTrace, tokens: list[str], start: int, end: int) -> pd.DataFrame:
-    """Long form: one row per (gate, token), the mean over units."""
+def token_axis(tokens: list[str], start: int, end: int, show: bool = True) -> tuple[alt.X, int]:
+    """The x encoding for tokens ``start:end`` and the chart width: labels
+    horizontal where they fit (a short window), else vertical."""
+    order = _labels(tokens[start:end], start)
+    longest = max((len(label) for label in order), default=1)
+    horizontal = len(order) <= 24
+    step = max(STEP_PX, 7 * longest + 6) if horizontal else STEP_PX
+    axis = alt.Axis(labelAngle=0 if horizontal else -90, labelLimit=120, labelOverlap=False, labelFontSize=11)
+    return alt.X("label:N", sort=order, title=None, axis=axis if show else None), max(200, step * len(order))
+
+
+def summary_frame(layer: LayerTrace, tokens: list[str], start: int, end: int, units=None) -> pd.DataFrame:
+    """Long form: one row per (gate, token), the mean over ``units`` (default: all)."""
     labels = _labels(tokens[start:end], start)
     rows = []
     for name in layer.names:
-        means = layer.values[name][start:end].mean(axis=1)
+        values = layer.values[name][start:end]
+        means = (values if units is None else values[:, list(units)]).mean(axis=1)
         rows += [
             {"value_name": name, "token": t, "position": start + i, "label": lab, "value": float(v)}
             for i, (t, lab, v) in enumerate(zip(tokens[start:end], labels, means))
@@ -54,14 +66,13 @@ def summary_frame(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
     return pd.DataFrame(rows)
 
 
-def summary_chart(layer: LayerTrace, tokens: list[str], start: int, end: int) -> alt.VConcatChart:
-    """Gates x tokens (mean over units), one colour scale for each range the
-    cell declares: gates on [0, 1], tanh values on [-1, 1], unbounded states on
-    their own symmetric scale. Token labels on the last part only."""
-    df = summary_frame(layer, tokens, start, end)
-    order = _labels(tokens[start:end], start)
-    width = max(200, STEP_PX * len(order))
-    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10))
+def summary_chart(
+    layer: LayerTrace, tokens: list[str], start: int, end: int, units=None, title: str | None = None
+) -> alt.VConcatChart:
+    """Gates x tokens, the mean over ``units`` (default: all), one colour scale
+    for each range the cell declares: gates on [0, 1], tanh values on [-1, 1],
+    unbounded states on their own symmetric scale. Token labels on the last part."""
+    df = summary_frame(layer, tokens, start, end, units)
     tooltip = [
         alt.Tooltip("token:N"),
         alt.Tooltip("position:Q"),
@@ -70,50 +81,61 @@ def summary_chart(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
     ]
     groups: dict[tuple[float, float], list[str]] = {}
     for q in layer.quantities:
-        groups.setdefault(color_range(q, layer.values[q.name][start:end].mean(axis=1)), []).append(q.name)
+        groups.setdefault(color_range(q, df[df.value_name == q.name].value.to_numpy()), []).append(q.name)
     charts = []
     for i, ((low, high), names) in enumerate(groups.items()):
-        last = i == len(groups) - 1
+        x, width = token_axis(tokens, start, end, show=i == len(groups) - 1)
         charts.append(
             alt.Chart(df[df.value_name.isin(names)], width=width, height=22 * len(names))
             .mark_rect()
             .encode(
-                x=x if last else x.axis(None),
+                x=x,
                 y=alt.Y("value_name:N", sort=names, title=None),
                 color=alt.Color("value:Q", scale=_scale(low, high), title=f"{', '.join(names)} ({_range_title(low, high)})"),
                 tooltip=tooltip,
             )
         )
-    return alt.vconcat(*charts).resolve_scale(color="independent")
+    chart = alt.vconcat(*charts).resolve_scale(color="independent")
+    return chart.properties(title=title) if title else chart
 
 
-def detail_frame(values: np.ndarray, tokens: list[str], start: int, end: int) -> pd.DataFrame:
-    block = values[start:end]
+def detail_frame(values: np.ndarray, tokens: list[str], start: int, end: int, order=None) -> pd.DataFrame:
+    """Long form: one row per (unit, token); ``order`` lists the units top row first."""
+    order = np.arange(values.shape[1]) if order is None else np.asarray(order)
+    block = values[start:end][:, order]
     labels = _labels(tokens[start:end], start)
-    pos, unit = np.meshgrid(np.arange(block.shape[0]), np.arange(block.shape[1]), indexing="ij")
+    pos, row = np.meshgrid(np.arange(block.shape[0]), np.arange(block.shape[1]), indexing="ij")
     return pd.DataFrame(
         {
             "label": np.array(labels)[pos.ravel()],
             "token": np.array(tokens[start:end])[pos.ravel()],
             "position": start + pos.ravel(),
-            "unit": unit.ravel(),
+            "unit": order[row.ravel()],
+            "row": [f"#{r + 1} u{u}" for r, u in zip(row.ravel(), order[row.ravel()])],
             "value": block.ravel().astype(float),
         }
     )
 
 
-def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, end: int) -> alt.Chart:
-    """Units x tokens for one gate or state, colour fixed to the value's range."""
-    df = detail_frame(layer.values[name], tokens, start, end)
-    order = _labels(tokens[start:end], start)
-    units = layer.values[name].shape[1]
-    low, high = color_range(layer.quantity(name), layer.values[name][start:end])
+def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, end: int, order=None) -> alt.Chart:
+    """Units x tokens for one gate or state; rows in ``order`` (a ranking,
+    labelled "#rank u<unit>") or by unit number."""
+    values = layer.values[name]
+    df = detail_frame(values, tokens, start, end, order)
+    low, high = color_range(layer.quantity(name), values[start:end])
+    x, width = token_axis(tokens, start, end)
+    rows = list(dict.fromkeys(df["row"])) if order is not None else None
+    y = (
+        alt.Y("row:N", sort=rows, title="unit, by its effect on this verdict", axis=alt.Axis(labelFontSize=9, labelOverlap=False))
+        if order is not None
+        else alt.Y("unit:O", title="unit", axis=alt.Axis(labelFontSize=9, labelOverlap=False))
+    )
     return (
-        alt.Chart(df, width=max(200, STEP_PX * len(order)), height=min(600, max(120, 6 * units)))
+        alt.Chart(df, width=width, height=max(120, 11 * values.shape[1]))
         .mark_rect()
         .encode(
-            x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10)),
-            y=alt.Y("unit:O", title="unit", axis=alt.Axis(labels=units <= 32)),
+            x=x,
+            y=y,
             color=alt.Color("value:Q", scale=_scale(low, high), title=name),
             tooltip=[
                 alt.Tooltip("token:N"),
@@ -125,31 +147,85 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
     )
 
 
-def _color(value: float, low: float, high: float) -> str:
-    t = (value - low) / (high - low)
-    t = min(max(t, 0.0), 1.0)
-    if low >= 0:  # white -> dark blue
-        r, g, b = 255 - 225 * t, 255 - 170 * t, 255 - 80 * t
-    else:  # red (-1) -> white (0) -> blue (+1)
-        s = 2 * t - 1
-        r, g, b = (255, 255 - 200 * -s, 255 - 200 * -s) if s < 0 else (255 - 200 * s, 255 - 200 * s, 255)
+def unit_chart(layer: LayerTrace, unit: int, tokens: list[str], start: int, end: int) -> alt.Chart:
+    """One unit along the review: each gate and state of that unit, a line each."""
+    rows = [
+        {"value_name": q.name, "label": lab, "token": t, "position": start + i, "value": float(layer.values[q.name][start + i, unit])}
+        for q in layer.quantities
+        for i, (t, lab) in enumerate(zip(tokens[start:end], _labels(tokens[start:end], start)))
+    ]
+    x, width = token_axis(tokens, start, end)
+    return (
+        alt.Chart(pd.DataFrame(rows), width=width, height=260, title=f"unit {unit} of {layer.label}")
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title="value"),
+            color=alt.Color("value_name:N", sort=layer.names, title="gate or state"),
+            tooltip=["token", "position", alt.Tooltip("value_name:N", title="gate"), alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+
+
+def _color(value: float, low: float, high: float, negative=(200, 40, 40), positive=(40, 90, 200)) -> str:
+    """White at the middle of a signed scale (or at ``low`` of a share), the
+    given colours at the ends."""
+    t = min(max((value - low) / (high - low), 0.0), 1.0)
+    if low >= 0:
+        s, end = t, positive
+    else:
+        s, end = abs(2 * t - 1), (negative if t < 0.5 else positive)
+    r, g, b = (255 - (255 - c) * s for c in end)
     return f"rgb({r:.0f},{g:.0f},{b:.0f})"
 
 
-def shaded_text(layer: LayerTrace, name: str, tokens: list[str]) -> str:
-    """The review's tokens as HTML, each shaded by ``name``'s mean over units."""
-    means = layer.values[name].mean(axis=1)
-    low, high = color_range(layer.quantity(name), means)
+def _spans(tokens: list[str], values, low: float, high: float, label: str, colors: dict) -> str:
     spans = []
-    for i, (token, v) in enumerate(zip(tokens, means)):
+    for i, (token, v) in enumerate(zip(tokens, values)):
         t = (v - low) / (high - low)
-        dark = t > 0.6 if low >= 0 else abs(2 * t - 1) > 0.7
+        dark = (t > 0.6) if low >= 0 else abs(2 * t - 1) > 0.6
         spans.append(
-            f'<span title="{html.escape(token)} #{i} · {name} {v:.3f}" '
-            f'style="background:{_color(float(v), low, high)};color:{"white" if dark else "black"};'
+            f'<span title="{html.escape(token)} #{i} · {html.escape(label)} {v:+.3f}" '
+            f'style="background:{_color(float(v), low, high, **colors)};color:{"white" if dark else "black"};'
             f'padding:1px 3px;margin:1px;border-radius:3px;display:inline-block">{html.escape(token)}</span>'
         )
-    return f'<div style="line-height:1.9">{" ".join(spans)}</div>'
+    return " ".join(spans)
+
+
+def legend(low: float, high: float, left: str, right: str, colors: dict | None = None) -> str:
+    """A small colour bar for a shaded text: ``left`` at ``low``, ``right`` at ``high``."""
+    stops = ", ".join(_color(low + (high - low) * k / 8, low, high, **(colors or {})) for k in range(9))
+    return (
+        '<div style="display:flex;align-items:center;gap:6px;font-size:0.8em;margin:2px 0 8px 0">'
+        f"<span>{html.escape(left)} ({low:+.2g})</span>"
+        f'<span style="width:160px;height:10px;border:1px solid #ccc;background:linear-gradient(to right, {stops})"></span>'
+        f"<span>{html.escape(right)} ({high:+.2g})</span></div>"
+    )
+
+
+def shaded_text(layer: LayerTrace, name: str, tokens: list[str], start: int = 0, end: int | None = None) -> str:
+    """Tokens ``start:end`` as HTML, each shaded by ``name``'s mean over units, with a legend."""
+    end = len(tokens) if end is None else end
+    means = layer.values[name][start:end].mean(axis=1)
+    q = layer.quantity(name)
+    low, high = color_range(q, means)
+    left, right = ("closed", "open") if q.is_gate else ("negative", "positive")
+    body = _spans(tokens[start:end], means, low, high, f"{name} (mean)", {})
+    return f'<div style="line-height:1.9">{body}</div>' + legend(low, high, f"{name} {left}", right)
+
+
+ATTRIBUTION_COLORS = {"negative": (200, 30, 30), "positive": (20, 150, 60)}
+
+
+def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end: int | None = None) -> str:
+    """Tokens ``start:end`` coloured by their attribution: red pushes towards
+    negative, green towards positive; one scale for the whole review."""
+    end = len(tokens) if end is None else end
+    reach = max(float(np.max(np.abs(scores))), 1e-6)
+    body = _spans(tokens[start:end], scores[start:end], -reach, reach, "share of P(positive)", ATTRIBUTION_COLORS)
+    return f'<div style="line-height:1.9">{body}</div>' + legend(
+        -reach, reach, "pushes negative", "pushes positive", ATTRIBUTION_COLORS
+    )
 
 
 def comparison_frame(metrics: dict) -> pd.DataFrame:
