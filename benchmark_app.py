@@ -6,7 +6,8 @@
 Starts `streamlit run app.py` on 127.0.0.1, opens it in headless Chromium and
 measures (1) from starting the server to every model's prediction and heatmaps
 on screen, and (2) in the same Python process as the app would, the time to
-predict and trace a 1,000-token review with every saved model (warm).
+explain a 1,100-token review with every saved model (warm): traces,
+integrated gradients, occlusion and the unit ranking, each timed.
 Writes app_timing.json to --out (default benchmarks/).
 """
 
@@ -45,21 +46,45 @@ def page_load_seconds(models: str, chromium: str) -> float:
     return seconds
 
 
-def warm_trace_ms(models: str, repeats: int = 20) -> dict:
-    from sentiment.traces import trace
+def warm_timings_ms(models: str, repeats: int = 5) -> dict:
+    """Median warm time of each stage the explore tab runs, per model, for one
+    1,100-token review (the models read 800 tokens of it), and for all models."""
+    from sentiment import explain as ex
     from sentiment.model import load_model
+    from sentiment.traces import trace
 
     loaded = {f[:-6]: load_model(os.path.join(models, f)) for f in sorted(os.listdir(models)) if f.endswith(".keras")}
     review = " ".join(["the film was not bad at all and the acting felt honest"] * 100)  # 1,100 tokens
-    for model in loaded.values():
-        trace(model, review)  # first call builds the traced graph
-    times = []
+    stages = {
+        "trace": trace,
+        "integrated_gradients": ex.integrated_gradients,
+        "occlusion": ex.occlusion,
+        "unit_ranking": ex.unit_contributions,
+    }
+    for model in loaded.values():  # the first call of each builds its traced graphs
+        for fn in stages.values():
+            fn(model, review)
+    per_stage = {name: {stage: [] for stage in stages} for name in loaded}
+    totals = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        for model in loaded.values():
-            trace(model, review)
-        times.append(time.perf_counter() - start)
-    return {"models": list(loaded), "review_tokens": len(review.split()), "all_models_ms": 1000 * statistics.median(times)}
+        total = 0.0
+        for name, model in loaded.items():
+            for stage, fn in stages.items():
+                start = time.perf_counter()
+                fn(model, review)
+                elapsed = time.perf_counter() - start
+                per_stage[name][stage].append(elapsed)
+                total += elapsed
+        totals.append(total)
+    return {
+        "models": list(loaded),
+        "review_tokens": len(review.split()),
+        "per_model_ms": {
+            name: {stage: round(1000 * statistics.median(t), 1) for stage, t in stages_.items()}
+            for name, stages_ in per_stage.items()
+        },
+        "all_models_ms": round(1000 * statistics.median(totals), 1),
+    }
 
 
 def main(argv=None) -> int:
@@ -70,9 +95,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from sentiment.files import write_json
 
-    result = warm_trace_ms(args.models)
-    print(f"warm prediction + traces, {result['review_tokens']}-token review, all of {result['models']}: "
-          f"{result['all_models_ms']:.0f} ms", flush=True)
+    result = warm_timings_ms(args.models)
+    for name, stages in result["per_model_ms"].items():
+        print(f"{name}: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in stages.items()))
+    print(f"warm, {result['review_tokens']}-token review, traces + attributions + occlusion + unit ranking by "
+          f"all of {result['models']}: {result['all_models_ms']:.0f} ms", flush=True)
     result["first_page_load_s"] = page_load_seconds(args.models, args.chromium)
     print(f"first page load after start (server start to every prediction and heatmap shown): "
           f"{result['first_page_load_s']:.1f} s")

@@ -317,10 +317,38 @@ class ElmanCell(RecurrentCell):
         return h, [h], (h,)
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class JordanCell(RecurrentCell):
+    """Jordan RNN: the recurrence feeds back the previous *output*, not the
+    hidden layer: ``h=tanh(W[y,x]+b)``, ``y'=tanh(V h+c)``; ``y`` is the
+    carried state and the output (``hidden`` in the traces, as for every cell).
+
+    Weights: ``kernel``/``recurrent_kernel``/``bias`` as the Elman cell's (with
+    ``y`` in place of ``h``), plus ``output_kernel`` (V) and ``output_bias`` (c).
+    """
+
+    gates = (tanh_value("candidate", "h = tanh(W[y,x]+b): the hidden layer, not fed back"),)
+    states = (tanh_value("hidden", "y = tanh(V h + c): the output, fed back as the state"),)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.output_kernel = self.add_weight(
+            shape=(self.units, self.units), initializer=self.recurrent_initializer, name="output_kernel"
+        )
+        self.output_bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="output_bias")
+
+    def step(self, inputs, states, training=False):
+        y_tm1 = states[0]
+        h = ops.tanh(self._input_part(inputs) + ops.matmul(self._recurrent_input(y_tm1, training), self.recurrent_kernel))
+        y = ops.tanh(ops.matmul(h, self.output_kernel) + self.output_bias)
+        return y, [y], (h,)
+
+
 CELLS: dict[str, type[RecurrentCell]] = {
     "lstm": LSTMCell,
     "gru": GRUCell,
     "elman": ElmanCell,
+    "jordan": JordanCell,
 }
 
 

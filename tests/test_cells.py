@@ -223,3 +223,29 @@ def test_no_builtin_recurrent_layers_in_the_product():
             with open(os.path.join(root, name), encoding="utf-8") as f:
                 offenders += [f"{name}: {line.strip()}" for line in f if pattern.search(line)]
     assert not offenders
+
+
+def test_jordan_cell_matches_a_numpy_loop_of_its_equations(batch):
+    """Keras has no Jordan RNN: the reference is h=tanh(W[y,x]+b), y'=tanh(Vh+c) in NumPy."""
+    from sentiment.cells import JordanCell
+
+    x, mask = batch
+    layer = Recurrent(JordanCell(UNITS), return_sequences=True, return_state=True)
+    layer(x)
+    rng = np.random.default_rng(2)
+    layer.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in layer.get_weights()])
+    kernel, recurrent, bias, v, c = layer.get_weights()
+    for m in (None, mask):
+        expected = np.zeros((x.shape[0], x.shape[1], UNITS), "float32")
+        y = np.zeros((x.shape[0], UNITS), "float32")
+        for t in range(x.shape[1]):
+            h = np.tanh(x[:, t] @ kernel + y @ recurrent + bias)
+            new = np.tanh(h @ v + c)
+            keep = np.ones(len(y), bool) if m is None else m[:, t]
+            y = np.where(keep[:, None], new, y)
+            expected[:, t] = y  # a masked step repeats the carried output
+        out, state = layer(x, mask=m)
+        np.testing.assert_allclose(np.asarray(out), expected, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(state), y, atol=1e-5)
+    values = layer.trace(x)
+    assert set(values) == {"candidate", "hidden"}
