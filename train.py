@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
     from sentiment.files import save_model, write_json
     from sentiment.model import build_model, make_vectorizer, text_to_ids
-    from sentiment.train import FitConfig, TrainingError, fit
+    from sentiment.fitting import FitConfig, TrainingError, fit
 
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.

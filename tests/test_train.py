@@ -85,7 +85,7 @@ def test_train_defaults_are_the_model_defaults():
 
     from conftest import ROOT
     from sentiment.model import ModelConfig
-    from sentiment.train import FitConfig
+    from sentiment.fitting import FitConfig
 
     spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
     script = importlib.util.module_from_spec(spec)
@@ -116,7 +116,7 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import numpy as np
 
     from sentiment.model import classifier_of
-    from sentiment.train import WordAdversarial
+    from sentiment.fitting import WordAdversarial
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
@@ -137,7 +137,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     import tensorflow as tf
 
     from sentiment.model import classifier_of
-    from sentiment.train import FitConfig, fit
+    from sentiment.fitting import FitConfig, fit
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
