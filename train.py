@@ -13,83 +13,67 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass
 
-# Defaults, all in one place.
-DEFAULTS = dict(
-    cells=["lstm", "gru"],
-    data=None,
-    out="saved_models",
-    epochs=3,
-    batch_size=64,
-    units=64,
-    embedding_dim=128,
-    vocab_size=20000,
-    max_length=800,
-    head=200,
-    layers=1,
-    learning_rate=3e-3,
-    bigram_buckets=0,
-    token_dropout=0.25,
-    embedding_dropout=0.25,
-    dropout=0.0,
-    recurrent_dropout=0.0,
-    head_dropout=0.5,
-    clipnorm=1.0,
-    ema=0.0,
-    # Per cell, chosen on validation (docs/model_choices.md, round 2).
-    adversarial={"lstm": 0.1, "gru": 0.05, "elman": 0.05},
-    val_fraction=0.1,
-    patience=2,
-    seed=1337,
-    limit=None,
-    baseline=True,
-    resume=False,
-)
+from sentiment.config import ConfigError, add_options, from_args, option
+
+
+@dataclass
+class RunConfig:
+    """What to train on, which models, where to write them."""
+
+    data: str | None = option(
+        None, "an aclImdb folder or its .tar.gz", default_text="tensorflow-datasets imdb_reviews"
+    )
+    out: str = option("saved_models", "output folder (the files named above in it are replaced)")
+    cells: list[str] = option(default_factory=lambda: ["lstm", "gru"], help="models to train, one per cell")
+    val_fraction: float = option(0.1, "share of the training reviews held out for validation")
+    limit: int | None = option(None, "use only N training and N test reviews (quick runs)", default_text="all")
+    baseline: bool = option(True, "also train the TF-IDF + logistic regression baseline")
+    resume: bool = option(False, "continue an interrupted run from its last finished epoch")
+    verbose: bool = option(False, "show TensorFlow's log lines and warnings")
+
+    def validate(self) -> "RunConfig":
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError("val_fraction", "must be in (0, 1)", self.val_fraction)
+        if self.limit is not None and self.limit < 20:
+            raise ConfigError("limit", "must be at least 20 reviews", self.limit)
+        return self
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every field of RunConfig, ModelConfig and FitConfig as an option."""
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    own = ", ".join(f"{name} {cell.default_adversarial:g}" for name, cell in CELLS.items())
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(
+        p, RunConfig, ModelConfig, FitConfig,
+        skip=("cell",),  # --cells
+        overrides={
+            "cells": {"choices": list(CELLS)},
+            "adversarial": {"default": None, "default_text": f"each cell's own: {own}"},
+        },
+    )
+    return p
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cells", nargs="+", choices=["lstm", "gru", "elman"], help="models to train")
-    p.add_argument("--data", help="aclImdb folder or .tar.gz (default: tensorflow-datasets imdb_reviews)")
-    p.add_argument("--out", help="output folder")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--units", type=int, help="recurrent units per direction")
-    p.add_argument("--embedding-dim", type=int)
-    p.add_argument("--vocab-size", type=int, help="vocabulary size, padding and [UNK] included")
-    p.add_argument("--max-length", type=int, help="tokens kept per review")
-    p.add_argument("--head", type=int, help="of those, how many from the start (the rest from the end)")
-    p.add_argument("--layers", type=int, help="stacked bidirectional recurrent layers")
-    p.add_argument("--learning-rate", type=float, help="peak learning rate (cosine decay)")
-    p.add_argument("--bigram-buckets", type=int, help="hashed bigram embeddings (0: off)")
-    p.add_argument("--token-dropout", type=float, help="share of words dropped in training")
-    p.add_argument("--embedding-dropout", type=float, help="spatial dropout on the embeddings")
-    p.add_argument("--dropout", type=float, help="cell input dropout")
-    p.add_argument("--recurrent-dropout", type=float)
-    p.add_argument("--head-dropout", type=float, help="dropout before the classifier")
-    p.add_argument("--clipnorm", type=float, help="gradient clipping by norm (0: off)")
-    p.add_argument("--ema", type=float, help="average the weights with this momentum, e.g. 0.99 (0: off)")
-    p.add_argument(
-        "--adversarial", type=float,
-        help="adversarial training: step on word vectors, for every cell (0: off; default: lstm 0.1, gru and elman 0.05)",
-    )
-    p.add_argument("--val-fraction", type=float)
-    p.add_argument("--patience", type=int, help="early stopping patience in epochs")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="use only N training and N test reviews (quick runs)")
-    p.add_argument("--no-baseline", dest="baseline", action="store_false", default=None, help="skip TF-IDF baseline")
-    p.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run")
+    p = build_parser()
     args = p.parse_args(argv)
-    for key, value in DEFAULTS.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    _check(p, args)
+    try:
+        from_args(RunConfig, args).validate()
+        for cell in args.cells:
+            model_config(args, cell).validate()
+            fit_config(args, cell).validate()
+    except ConfigError as err:
+        p.error(err.for_option())
     return args
 
 
@@ -97,35 +81,20 @@ def model_config(args: argparse.Namespace, cell: str):
     """The ModelConfig that the command-line options describe, for ``cell``."""
     from sentiment.model import ModelConfig
 
-    names = [f.name for f in fields(ModelConfig) if f.name != "cell"]
-    return ModelConfig(cell=cell, **{name: getattr(args, name) for name in names if hasattr(args, name)})
+    return from_args(ModelConfig, args, cell=cell)
 
 
-def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
-    for name in ("epochs", "batch_size", "patience"):
-        if getattr(a, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(a, name)})")
-    try:
-        model_config(a, a.cells[0]).validate()
-    except ValueError as err:  # name the option, not the field
-        p.error(re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(err)))
-    if not 0 < a.val_fraction < 1:
-        p.error(f"--val-fraction must be in (0, 1) (got {a.val_fraction})")
-    if a.learning_rate <= 0 or a.clipnorm < 0:
-        p.error("--learning-rate must be > 0 and --clipnorm >= 0")
-    if not 0 <= a.ema < 1:
-        p.error(f"--ema must be in [0, 1) (got {a.ema})")
-    if isinstance(a.adversarial, float):  # one value given: every cell
-        if a.adversarial < 0:
-            p.error(f"--adversarial must be >= 0 (got {a.adversarial})")
-        a.adversarial = dict.fromkeys(DEFAULTS["adversarial"], a.adversarial)
-    if a.limit is not None and a.limit < 20:
-        p.error(f"--limit must be at least 20 reviews (got {a.limit})")
+def fit_config(args: argparse.Namespace, cell: str):
+    """The FitConfig of the options for ``cell``: --adversarial, or the cell's own step."""
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+
+    step = CELLS[cell].default_adversarial if args.adversarial is None else args.adversarial
+    return from_args(FitConfig, args, adversarial=step)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import numpy as np
     import tensorflow as tf
@@ -134,7 +103,7 @@ def main(argv=None) -> int:
     from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
     from sentiment.files import save_model, write_json
     from sentiment.model import build_model, make_vectorizer, text_to_ids
-    from sentiment.fitting import FitConfig, TrainingError, fit
+    from sentiment.fitting import TrainingError, fit
 
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.
@@ -174,16 +143,13 @@ def main(argv=None) -> int:
             "notes": dataset.notes,
         },
         "vocabulary_size": len(vocabulary),
-        "config": {k: getattr(args, k) for k in DEFAULTS},
+        "config": {**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},
         "models": {},
     }
 
     histories, ids = {}, None
     for cell in args.cells:
-        fit_cfg = FitConfig(
-            **{f.name: getattr(args, f.name) for f in fields(FitConfig) if f.name != "adversarial"},
-            adversarial=args.adversarial[cell],
-        )
+        fit_cfg = fit_config(args, cell)
         config = model_config(args, cell)
         model = build_model(config, vocabulary)
         if ids is None:  # every model shares the vocabulary and the length limit

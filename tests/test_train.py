@@ -77,23 +77,98 @@ def test_short_training_on_real_reviews_beats_chance(tmp_path):
     assert accuracy > 0.70, accuracy
 
 
-def test_train_defaults_are_the_model_defaults():
-    """train.py lists its defaults in one readable place; they must not drift
-    from ModelConfig's and FitConfig's."""
-    import dataclasses
+def _train_script():
+    """train.py as a module (for its parser and RunConfig)."""
     import importlib.util
+    import sys
 
     from conftest import ROOT
-    from sentiment.model import ModelConfig
-    from sentiment.fitting import FitConfig
 
-    spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    for config in (ModelConfig, FitConfig):
+    if "train_script" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["train_script"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules["train_script"]
+
+
+def _help_blocks(parser, monkeypatch) -> dict[str, str]:
+    """--help, one whitespace-normalised block per option, by its first name."""
+    import re
+
+    monkeypatch.setenv("COLUMNS", "100")
+    blocks = {}
+    for block in re.split(r"\n(?=  --)", parser.format_help())[1:]:
+        block = " ".join(block.split())
+        blocks[block.split()[0].rstrip(",")] = block
+    return blocks
+
+
+def test_help_lists_every_setting_with_its_default(monkeypatch):
+    """The options are made from the config dataclasses: every field is one,
+    with its help text and its default, and there is no other."""
+    import dataclasses
+
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    script = _train_script()
+    blocks = _help_blocks(script.build_parser(), monkeypatch)
+    names = set()
+    for config in (script.RunConfig, ModelConfig, FitConfig):
         for f in dataclasses.fields(config):
-            if f.name in script.DEFAULTS and f.name != "adversarial":  # that one is per cell
-                assert script.DEFAULTS[f.name] == f.default, f.name
+            if f.name == "cell":  # given by --cells
+                continue
+            option = "--" + f.name.replace("_", "-")
+            names.add(option)
+            assert option in blocks, option
+            block = blocks[option]
+            assert " ".join(f.metadata["help"].split()) in block, option
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            if f.name == "adversarial":  # per cell
+                expected = "each cell's own: " + ", ".join(f"{n} {c.default_adversarial:g}" for n, c in CELLS.items())
+            elif default is None:
+                expected = f.metadata["default_text"]
+            elif isinstance(default, bool):
+                expected = "on" if default else "off"
+                assert f"--no-{f.name}" in block
+            elif isinstance(default, list):
+                expected = " ".join(default)
+            else:
+                expected = str(default)
+            assert f"(default: {expected})" in block, (option, block)
+    assert set(blocks) == names
+    assert "(default: each cell's own: lstm 0.1, gru 0.05, elman 0.05)" in blocks["--adversarial"]
+
+
+def test_a_new_cell_needs_no_other_edit_to_be_an_option(monkeypatch):
+    from sentiment.cells import CELLS, ElmanCell
+
+    class Other(ElmanCell):
+        default_adversarial = 0.2
+
+    monkeypatch.setitem(CELLS, "other", Other)
+    script = _train_script()
+    blocks = _help_blocks(script.build_parser(), monkeypatch)
+    assert "other" in blocks["--cells"] and "other 0.2" in blocks["--adversarial"]
+    args = script.parse_args(["--cells", "other", "lstm"])
+    assert [script.fit_config(args, c).adversarial for c in args.cells] == [0.2, 0.1]
+    args = script.parse_args(["--cells", "other", "--adversarial", "0"])
+    assert script.fit_config(args, "other").adversarial == 0.0
+
+
+def test_validation_errors_name_the_field():
+    from sentiment.config import ConfigError
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    with pytest.raises(ConfigError, match="`head` must be in") as err:
+        ModelConfig(max_length=10, head=11).validate()
+    assert err.value.field == "head" and err.value.for_option() == "--head must be in [0, max_length=10] (got 11)"
+    with pytest.raises(ConfigError) as err:
+        FitConfig(batch_size=0).validate()
+    assert err.value.field == "batch_size" and err.value.for_option().startswith("--batch-size must be at least 1")
 
 
 def _tiny_ids_and_labels(vocab):
