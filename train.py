@@ -93,7 +93,35 @@ def fit_config(args: argparse.Namespace, cell: str):
     return from_args(FitConfig, args, adversarial=step)
 
 
+class _Lenient(argparse.ArgumentParser):
+    def error(self, message):
+        raise ValueError(message)
+
+
+def early_options(argv: list[str]) -> argparse.Namespace:
+    """--data, --verbose and --help, read before TensorFlow loads. Lenient:
+    what it cannot read, the full parser (which needs TensorFlow) reports."""
+    p = _Lenient(add_help=False, allow_abbrev=False)
+    p.add_argument("--data")
+    p.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("-h", "--help", action="store_true")
+    try:
+        return p.parse_known_args(argv)[0]
+    except ValueError:
+        return argparse.Namespace(data=None, verbose=False, help=False)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    early = early_options(argv)
+    if early.data and not early.help:  # a wrong path is told at once, not after TensorFlow loaded
+        from sentiment.data import DataError, check_source
+
+        try:
+            check_source(early.data)
+        except DataError as err:
+            print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
+            return 2
     args = parse_args(argv)
     import keras
     import numpy as np
@@ -108,7 +136,7 @@ def main(argv=None) -> int:
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.
     tf.config.experimental.enable_op_determinism()
-    command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])])
+    command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *argv])
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)
 
