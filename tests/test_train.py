@@ -27,6 +27,14 @@ def test_limit_run_writes_every_artifact(tiny_run):
     assert metrics["vocabulary_size"] <= 100 and "--limit 40" in metrics["command"]
     report = (out / "report.md").read_text()
     assert "lstm" in report and "gru" in report and "TF-IDF" in report
+    for noise in ("absl", "cuda", "retracing"):  # TensorFlow's start-up lines and warnings (see --verbose)
+        assert noise not in result.stderr.lower(), result.stderr[-2000:]
+
+
+def test_help_is_quiet_and_shows_the_defaults():
+    result = run_train("--help", timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+    assert "--adversarial" in result.stdout and "(default: 3)" in result.stdout
 
 
 def test_saved_models_reload_and_predict(tiny_run):
