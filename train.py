@@ -170,13 +170,12 @@ def main(argv=None) -> int:
     load_tensorflow(verbose=early.verbose)
     args = parse_args(argv)
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from sentiment import data as imdb
-    from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
+    from sentiment.evaluate import classification_metrics, plot_curves, predict_token_ids, tfidf_baseline, write_report
     from sentiment.files import save_model, write_json
-    from sentiment.model import build_model, make_vectorizer, text_to_ids
+    from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.fitting import TrainingError, fit
 
     keras.utils.set_random_seed(args.seed)
@@ -240,13 +239,9 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             return 130  # fit() said where the best checkpoint is
 
-        test_ds = imdb.batches(ids["test"], test.labels, 256, shuffle=False)
-        order = imdb.sorted_order(ids["test"])
         t0 = time.perf_counter()
-        probs_sorted = model.get_layer("classifier").predict(test_ds.map(lambda x, y: x), verbose=0)[:, 0]
+        probs = predict_token_ids(classifier_of(model), ids["test"])
         eval_seconds = time.perf_counter() - t0
-        probs = np.empty_like(probs_sorted)
-        probs[order] = probs_sorted
         test_metrics = classification_metrics(test.labels, probs)
         tokens = int(sum(len(x) for x in ids["train"]))
         epochs_run = result["epochs_run"]

@@ -288,7 +288,3 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
     # A known length gives progress bars their total.
     return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
-
-def sorted_order(ids: list[np.ndarray]) -> np.ndarray:
-    """The order `batches(..., shuffle=False)` puts reviews in."""
-    return np.argsort(np.array([max(len(x), 1) for x in ids]), kind="stable")

@@ -25,6 +25,26 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
+def predict_token_ids(classifier, ids: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """P(positive) for each review's token ids, in the order given.
+
+    ``classifier`` maps padded token ids to P(positive) (a model's
+    ``classifier`` part). Inside, the reviews are batched sorted by length
+    (little padding); the probabilities come back in the caller's order.
+    """
+    from sentiment.data import batches
+
+    if not len(ids):
+        return np.zeros(0, "float32")
+    order = np.argsort([max(len(x), 1) for x in ids], kind="stable")
+    # batches() sorts evaluation batches by the same key, stably: in this order already, it keeps it.
+    ds = batches([ids[i] for i in order], np.zeros(len(ids), "int32"), batch_size, shuffle=False)
+    in_order = classifier.predict(ds.map(lambda x, y: x), verbose=0)[:, 0]
+    probs = np.empty_like(in_order)
+    probs[order] = in_order
+    return probs
+
+
 def tfidf_baseline(train_texts, train_labels, val_texts, val_labels, test_texts, test_labels, seed: int) -> dict:
     """TF-IDF of word 1-2 grams + logistic regression; C chosen on validation."""
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -259,3 +259,22 @@ def test_bad_ema_and_adversarial_flags_are_refused():
     for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
         result = run_train("--limit", "40", *flags)
         assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
+
+
+def test_predictions_come_back_in_the_callers_order(tiny_vocab):
+    import numpy as np
+
+    from conftest import TINY_REVIEWS
+    from sentiment import data as imdb
+    from sentiment.evaluate import predict_token_ids
+    from sentiment.model import classifier_of, text_to_ids
+
+    model, _, _ = _tiny_ids_and_labels(tiny_vocab)
+    ids = imdb.token_ids([t for t, _ in TINY_REVIEWS], text_to_ids(model))
+    ids = ids[::-1] + [np.zeros(0, "int64")]  # lengths out of order, and an empty review
+    assert sorted(map(len, ids)) != list(map(len, ids))
+    classifier = classifier_of(model)
+    probs = predict_token_ids(classifier, ids, batch_size=3)
+    one_by_one = [float(classifier(np.asarray(x if len(x) else [0])[None], training=False)[0, 0]) for x in ids]
+    np.testing.assert_allclose(probs, one_by_one, atol=1e-5)
+    assert predict_token_ids(classifier, []).shape == (0,)
