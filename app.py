@@ -5,7 +5,6 @@
 Loads every model in saved_models/ (or $SENTIMENT_MODELS), made by train.py.
 """
 
-import json
 import os
 
 import altair as alt
@@ -14,6 +13,7 @@ import streamlit as st
 from sentiment import charts
 from sentiment.inspect import trace
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
+from sentiment.results import MetricsFileError, load_run_metrics
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
@@ -58,18 +58,11 @@ def load_models(folder: str):
 
 @st.cache_resource
 def load_metrics(folder: str):
-    """(metrics dict or None, problem or None) from metrics.json."""
-    path = os.path.join(folder, "metrics.json")
-    if not os.path.isfile(path):
-        return None, f"No {path} yet: run `python train.py` to write it."
+    """(RunMetrics or None, problem or None) from metrics.json."""
     try:
-        with open(path, encoding="utf-8") as f:
-            metrics = json.load(f)
-        if not isinstance(metrics, dict) or not isinstance(metrics.get("models", {}), dict):
-            raise ValueError("expected an object with a 'models' object")
-        return metrics, None
-    except (OSError, ValueError) as err:
-        return None, f"Could not read {path} ({err}). Run `python train.py` to write it again."
+        return load_run_metrics(os.path.join(folder, "metrics.json")), None
+    except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
+        return None, str(err)
 
 
 def pick_example():
@@ -97,8 +90,8 @@ if not models:
 with st.sidebar:
     st.header("Models")
     for name, model in models.items():
-        test = ((metrics or {}).get("models", {}).get(name) or {}).get("test", {})
-        accuracy = f"{100 * test['accuracy']:.1f}% test accuracy" if "accuracy" in test else "no test figures"
+        result = metrics.models.get(name) if metrics else None
+        accuracy = f"{100 * result.test.accuracy:.1f}% test accuracy" if result else "no test figures"
         st.markdown(f"**{name.upper()}**: {model.count_params():,} parameters, {accuracy}")
     if metrics_problem:
         st.caption(metrics_problem)
@@ -190,13 +183,10 @@ with compare:
                 ),
                 hide_index=True,
             )
-            data = metrics.get("data", {})
-            st.caption(
-                f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. Command: `{metrics.get('command', '?')}`"
-            )
-            matrices = [(n.upper(), m["test"]["confusion_matrix"]) for n, m in metrics["models"].items()]
-            if metrics.get("baseline"):
-                matrices.append(("TF-IDF baseline", metrics["baseline"]["confusion_matrix"]))
+            st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else. Command: `{metrics.command}`")
+            matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
+            if metrics.baseline:
+                matrices.append(("TF-IDF baseline", metrics.baseline.test.confusion_matrix))
             st.altair_chart(
                 alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)),
                 width="content",

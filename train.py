@@ -174,9 +174,10 @@ def main(argv=None) -> int:
 
     from sentiment import data as imdb
     from sentiment.evaluate import classification_metrics, plot_curves, predict_token_ids, tfidf_baseline, write_report
-    from sentiment.files import save_model, write_json
+    from sentiment.files import save_model
     from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.fitting import TrainingError, fit
+    from sentiment.results import DataSummary, ModelResult, RunMetrics, write_run_metrics
 
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.
@@ -202,23 +203,23 @@ def main(argv=None) -> int:
     vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
     print(f"Vocabulary: {len(vocabulary):,} words")
 
-    summary = {
-        "command": command,
-        "finished": None,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "data": {
-            "source": dataset.source,
-            "train": len(train),
-            "val": len(val),
-            "test": len(test),
-            "val_split": val_split,
-            "limit": args.limit,
-            "notes": dataset.notes,
-        },
-        "vocabulary_size": len(vocabulary),
-        "config": {**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},
-        "models": {},
-    }
+    summary = RunMetrics(
+        command=command,
+        finished="",  # set when done
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        data=DataSummary(
+            source=dataset.source,
+            train=len(train),
+            val=len(val),
+            test=len(test),
+            val_split=val_split,
+            limit=args.limit,
+            notes=dataset.notes,
+        ),
+        vocabulary_size=len(vocabulary),
+        options={**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},
+        models={},
+    )
 
     histories, ids = {}, None
     for cell in args.cells:
@@ -247,39 +248,40 @@ def main(argv=None) -> int:
         epochs_run = result["epochs_run"]
         history = result["history"]
         best = result["best_epoch"] or epochs_run
-        summary["models"][cell] = {
-            "file": f"{cell}.keras",
-            "test": test_metrics,
-            "parameters": int(model.count_params()),
-            "train_seconds": round(result["seconds"], 1),
-            "epochs_run": epochs_run,
-            "best_epoch": best,
-            "best_val_accuracy": history["val_accuracy"][
+        summary.models[cell] = ModelResult(
+            file=f"{cell}.keras",
+            test=test_metrics,
+            parameters=int(model.count_params()),
+            train_seconds=round(result["seconds"], 1),
+            epochs_run=int(epochs_run),
+            best_epoch=int(best),
+            best_val_accuracy=history["val_accuracy"][
                 history["epoch"].index(best - 1) if best - 1 in history["epoch"] else -1
             ],
-            "train_reviews_per_s": round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
-            "train_tokens_per_s": round(tokens * result["epochs_this_run"] / result["seconds"], 1),
-            "test_reviews_per_s": round(len(test) / eval_seconds, 1),
-            "model_config": config.to_dict(),
-            "fit_config": asdict(fit_cfg),
-            "history": history,
-        }
+            train_reviews_per_s=round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
+            train_tokens_per_s=round(tokens * result["epochs_this_run"] / result["seconds"], 1),
+            test_reviews_per_s=round(len(test) / eval_seconds, 1),
+            model_config=config.to_dict(),
+            fit_config=asdict(fit_cfg),
+            history=history,
+        )
         histories[cell.upper()] = history
         save_model(model, os.path.join(args.out, f"{cell}.keras"))
+        auc = "n/a" if test_metrics.roc_auc is None else f"{test_metrics.roc_auc:.4f}"
         print(
-            f"{cell.upper()} test accuracy {test_metrics['accuracy']:.4f}, F1 {test_metrics['f1']:.4f}, "
-            f"ROC-AUC {test_metrics['roc_auc']:.4f}; saved {os.path.join(args.out, cell + '.keras')}"
+            f"{cell.upper()} test accuracy {test_metrics.accuracy:.4f}, F1 {test_metrics.f1:.4f}, "
+            f"ROC-AUC {auc}; saved {os.path.join(args.out, cell + '.keras')}"
         )
 
     if args.baseline:
         print("\n== TF-IDF + logistic regression baseline")
-        summary["baseline"] = tfidf_baseline(
+        summary.baseline = tfidf_baseline(
             train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, args.seed
         )
-        print(f"baseline test accuracy {summary['baseline']['accuracy']:.4f}")
+        print(f"baseline test accuracy {summary.baseline.test.accuracy:.4f}")
 
-    summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    write_json(os.path.join(args.out, "metrics.json"), summary)
+    summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_run_metrics(os.path.join(args.out, "metrics.json"), summary)
     choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
     choices_md = None
     if os.path.isfile(choices):

@@ -108,3 +108,19 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
     assert any("gru.keras" in e.value for e in at.error)
     assert [m.label for m in at.metric] == ["LSTM says"]
     assert any("metrics.json" in c.value for c in at.sidebar.caption)
+
+
+def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
+    import json
+
+    out, _ = tiny_run
+    folder = tmp_path / "models"
+    shutil.copytree(out, folder)
+    old = json.loads((folder / "metrics.json").read_text())
+    del old["version"]  # as version 1 wrote it
+    (folder / "metrics.json").write_text(json.dumps(old))
+    at = run_app(folder, monkeypatch)
+    assert_no_exception(at)
+    assert [m.label for m in at.metric] == ["LSTM says", "GRU says"]  # the models still work
+    for shown in (at.sidebar.caption, at.info):  # the sidebar, and the comparison tab
+        assert any("older version of train.py (version 1): retrain with `python train.py" in e.value for e in shown)

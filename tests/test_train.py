@@ -6,6 +6,7 @@ import os
 import pytest
 
 from conftest import real_archive, run_train
+from sentiment.results import load_run_metrics
 from test_data import write_aclimdb
 
 
@@ -15,16 +16,18 @@ def test_limit_run_writes_every_artifact(tiny_run):
                  "runs/lstm.csv", "runs/gru.best.keras"):
         assert (out / name).is_file(), name
     assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]  # no half-written files
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lstm", "gru"}
-    for m in metrics["models"].values():
-        t = m["test"]
-        assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"} <= set(t)
-        assert sum(map(sum, t["confusion_matrix"])) == t["n"] == metrics["data"]["test"] == 40
-        assert m["parameters"] > 0 and m["train_seconds"] > 0 and m["train_reviews_per_s"] > 0
-    assert 0 <= metrics["baseline"]["accuracy"] <= 1
-    assert metrics["data"]["val_split"] == "grouped by movie"
-    assert metrics["vocabulary_size"] <= 100 and "--limit 40" in metrics["command"]
+    metrics = load_run_metrics(out / "metrics.json")  # the current schema, or it raises
+    assert set(metrics.models) == {"lstm", "gru"}
+    for m in metrics.models.values():
+        t = m.test
+        assert sum(map(sum, t.confusion_matrix)) == t.n == metrics.data.test == 40
+        assert m.parameters > 0 and m.train_seconds > 0 and m.train_reviews_per_s > 0
+        assert m.epochs_run == 2 and 1 <= m.best_epoch <= 2
+    assert 0 <= metrics.baseline.test.accuracy <= 1
+    assert metrics.data.val_split == "grouped by movie"
+    assert metrics.vocabulary_size <= 100 and "--limit 40" in metrics.command
+    assert metrics.options["adversarial"] == {"lstm": 0.1, "gru": 0.05}  # each cell's own
+    assert [m.fit_config["adversarial"] for m in metrics.models.values()] == [0.1, 0.05]
     report = (out / "report.md").read_text()
     assert "lstm" in report and "gru" in report and "TF-IDF" in report
     for noise in ("absl", "cuda", "retracing"):  # TensorFlow's start-up lines and warnings (see --verbose)
