@@ -117,6 +117,12 @@ def test_missing_or_unreadable_files(content, message, tmp_path):
     assert "python train.py" in str(err.value) or "permissions" in str(err.value)
 
 
+def test_committed_metrics_are_the_current_version():
+    metrics = load_run_metrics(os.path.join(ROOT, "saved_models", "metrics.json"))
+    assert set(metrics.models) == {"lstm", "gru"} and metrics.baseline is not None
+    assert all(isinstance(m.epochs_run, int) for m in metrics.models.values())
+
+
 def test_comparison_frame_has_whole_epochs():
     from sentiment.charts import comparison_frame, curves_frame
 
