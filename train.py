@@ -1,12 +1,14 @@
 """Train the sentiment models on IMDB, evaluate them on the test set, save them.
 
-    python train.py                                   # LSTM and GRU, tfds data
-    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
-    python train.py --cells lstm gru elman --limit 2000 --epochs 1   # quick run
+    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz   # LSTM and GRU
+    python train.py                               # the same, IMDB from tensorflow-datasets
+    python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
 
-Writes to --out (default saved_models/): one <cell>.keras per model (raw text
-in, P(positive) out), metrics.json, report.md, curves.png, and under runs/
-the best checkpoints, CSV and TensorBoard logs.
+Writes to --out (default saved_models/, replacing the models and figures
+committed there): one <cell>.keras per model (raw text in, P(positive) out),
+metrics.json, report.md, curves.png, and under runs/ the best checkpoints,
+CSV and TensorBoard logs. TensorFlow's start-up log lines and retracing
+warnings are hidden; --verbose shows them.
 """
 
 from __future__ import annotations
