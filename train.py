@@ -130,31 +130,32 @@ def load_tensorflow(verbose: bool = False) -> None:
     they print on a machine without a GPU (one of them, "failed call to
     cuInit", reads like an error), and with TensorFlow's Python warnings (such
     as tf.function retracing, which small runs trigger) turned off."""
-    if verbose or "tensorflow" in sys.modules:
+    if verbose:
         import keras  # noqa: F401
         return
-    # C++ logging: only fatal errors (errors that matter become Python exceptions).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # Some lines are printed while the libraries load, before that setting is
-    # read: catch the process's stderr meanwhile and pass on all but those.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            import keras  # noqa: F401  (and TensorFlow, its backend)
-            import tensorflow as tf
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            caught.seek(0)
-            for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
-                if not _LOAD_NOISE.match(line):
-                    sys.stderr.write(line)
+    if "tensorflow" not in sys.modules:
+        # C++ logging: only fatal errors (errors that matter become Python exceptions).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # Some lines are printed while the libraries load, before that setting
+        # is read: catch the process's stderr meanwhile and pass on all but those.
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as caught:
+            os.dup2(caught.fileno(), 2)
+            try:
+                import keras  # noqa: F401  (and TensorFlow, its backend)
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                caught.seek(0)
+                for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
+                    if not _LOAD_NOISE.match(line):
+                        sys.stderr.write(line)
     import absl.logging
+    import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")
+    tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing warnings
     absl.logging.set_verbosity(absl.logging.ERROR)
 
 
