@@ -9,7 +9,6 @@ retrained) is loaded again on the next run of the page, with no restart.
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 
@@ -19,6 +18,7 @@ import streamlit as st
 from sentiment import charts
 from sentiment.explain import Explanation, explain
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
+from sentiment.results import MetricsFileError, RunMetrics, load_run_metrics
 from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
@@ -85,21 +85,15 @@ def load_models(folder: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_metrics(path: str, mtime: float):
+def _read_metrics(path: str, mtime: float) -> tuple[RunMetrics | None, str | None]:
     del mtime
-    if not os.path.isfile(path):
-        return None, f"No {path} yet: run `python train.py` to write it."
     try:
-        with open(path, encoding="utf-8") as f:
-            metrics = json.load(f)
-        if not isinstance(metrics, dict) or not isinstance(metrics.get("models", {}), dict):
-            raise ValueError("expected an object with a 'models' object")
-        return metrics, None
-    except (OSError, ValueError) as err:
-        return None, f"Could not read {path} ({err}). Run `python train.py` to write it again."
+        return load_run_metrics(path), None
+    except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
+        return None, str(err)
 
 
-def load_metrics(folder: str):
+def load_metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
     """(metrics or None, problem or None) from ``folder``/metrics.json."""
     path = os.path.join(folder, "metrics.json")
     return _read_metrics(path, _mtime(path))
@@ -121,13 +115,13 @@ def explain_review(path: str, mtime: float, text: str) -> Explanation:
 # -- sections --------------------------------------------------------------------------------------
 
 
-def sidebar(models: dict, metrics: dict | None, metrics_problem: str | None) -> None:
+def sidebar(models: dict, metrics: RunMetrics | None, metrics_problem: str | None) -> None:
     """Each model's size and test accuracy; what each gate and state means, from the cells."""
     with st.sidebar:
         st.header("Models")
         for name, (_, model) in models.items():
-            test = ((metrics or {}).get("models", {}).get(name) or {}).get("test", {})
-            accuracy = f"{100 * test['accuracy']:.1f}% test accuracy" if "accuracy" in test else "no test figures"
+            result = metrics.models.get(name) if metrics else None
+            accuracy = f"{100 * result.test.accuracy:.1f}% test accuracy" if result else "no test figures"
             st.markdown(f"**{name.upper()}**: {model.count_params():,} parameters, {accuracy}")
         if metrics_problem:
             st.caption(metrics_problem)
@@ -303,7 +297,7 @@ def explore(models: dict) -> None:
     gate_heatmaps(models, traces, explanations, start, end)
 
 
-def compare(metrics: dict | None, metrics_problem: str | None) -> None:
+def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
     """LSTM vs GRU vs the TF-IDF baseline on the test set, from metrics.json."""
     if metrics is None:
         st.info(metrics_problem)
@@ -319,11 +313,10 @@ def compare(metrics: dict | None, metrics_problem: str | None) -> None:
         ),
         hide_index=True,
     )
-    data = metrics.get("data", {})
-    st.caption(f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. Command: `{metrics.get('command', '?')}`")
-    matrices = [(n.upper(), m["test"]["confusion_matrix"]) for n, m in metrics["models"].items()]
-    if metrics.get("baseline"):
-        matrices.append(("TF-IDF baseline", metrics["baseline"]["confusion_matrix"]))
+    st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else. Command: `{metrics.command}`")
+    matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
+    if metrics.baseline:
+        matrices.append(("TF-IDF baseline", metrics.baseline.test.confusion_matrix))
     st.altair_chart(alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)), width="content")
     curves = charts.curves_chart(metrics)
     if curves is not None:

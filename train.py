@@ -1,95 +1,83 @@
 """Train the sentiment models on IMDB, evaluate them on the test set, save them.
 
-    python train.py                                   # LSTM and GRU, tfds data
-    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
-    python train.py --cells lstm gru elman --limit 2000 --epochs 1   # quick run
+    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz   # LSTM and GRU
+    python train.py                               # the same, IMDB from tensorflow-datasets
+    python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
 
-Writes to --out (default saved_models/): one <cell>.keras per model (raw text
-in, P(positive) out), metrics.json, report.md, curves.png, and under runs/
-the best checkpoints, CSV and TensorBoard logs.
+Writes to --out (default saved_models/, replacing the models and figures
+committed there): one <cell>.keras per model (raw text in, P(positive) out),
+metrics.json, report.md, curves.png, and under runs/ the best checkpoints,
+CSV and TensorBoard logs. TensorFlow's start-up log lines and retracing
+warnings are hidden; --verbose shows them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import platform
+import re
 import shlex
 import sys
+import tempfile
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass
 
-# Defaults, all in one place.
-DEFAULTS = dict(
-    cells=["lstm", "gru"],
-    data=None,
-    out="saved_models",
-    epochs=3,
-    batch_size=64,
-    units=64,
-    embedding_dim=128,
-    vocab_size=20000,
-    max_length=800,
-    head=200,
-    layers=1,
-    learning_rate=3e-3,
-    bigram_buckets=0,
-    token_dropout=0.25,
-    embedding_dropout=0.25,
-    dropout=0.0,
-    recurrent_dropout=0.0,
-    head_dropout=0.5,
-    clipnorm=1.0,
-    ema=0.0,
-    # Per cell, chosen on validation (docs/model_choices.md, round 2).
-    adversarial={"lstm": 0.1, "gru": 0.05, "elman": 0.05},
-    val_fraction=0.1,
-    patience=2,
-    seed=1337,
-    limit=None,
-    baseline=True,
-    resume=False,
-)
+from sentiment.config import ConfigError, add_options, from_args, option
+
+
+@dataclass
+class RunConfig:
+    """What to train on, which models, where to write them."""
+
+    data: str | None = option(
+        None, "an aclImdb folder or its .tar.gz", default_text="tensorflow-datasets imdb_reviews"
+    )
+    out: str = option("saved_models", "output folder (the files named above in it are replaced)")
+    cells: list[str] = option(default_factory=lambda: ["lstm", "gru"], help="models to train, one per cell")
+    val_fraction: float = option(0.1, "share of the training reviews held out for validation")
+    limit: int | None = option(None, "use only N training and N test reviews (quick runs)", default_text="all")
+    baseline: bool = option(True, "also train the TF-IDF + logistic regression baseline")
+    resume: bool = option(False, "continue an interrupted run from its last finished epoch")
+    verbose: bool = option(False, "show TensorFlow's log lines and warnings")
+
+    def validate(self) -> "RunConfig":
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError("val_fraction", "must be in (0, 1)", self.val_fraction)
+        if self.limit is not None and self.limit < 20:
+            raise ConfigError("limit", "must be at least 20 reviews", self.limit)
+        return self
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every field of RunConfig, ModelConfig and FitConfig as an option."""
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    own = ", ".join(f"{name} {cell.default_adversarial:g}" for name, cell in CELLS.items())
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(
+        p, RunConfig, ModelConfig, FitConfig,
+        skip=("cell",),  # --cells
+        overrides={
+            "cells": {"choices": list(CELLS)},
+            "adversarial": {"default": None, "default_text": f"each cell's own: {own}"},
+        },
+    )
+    return p
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cells", nargs="+", choices=["lstm", "gru", "elman"], help="models to train")
-    p.add_argument("--data", help="aclImdb folder or .tar.gz (default: tensorflow-datasets imdb_reviews)")
-    p.add_argument("--out", help="output folder")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--units", type=int, help="recurrent units per direction")
-    p.add_argument("--embedding-dim", type=int)
-    p.add_argument("--vocab-size", type=int, help="vocabulary size, padding and [UNK] included")
-    p.add_argument("--max-length", type=int, help="tokens kept per review")
-    p.add_argument("--head", type=int, help="of those, how many from the start (the rest from the end)")
-    p.add_argument("--layers", type=int, help="stacked bidirectional recurrent layers")
-    p.add_argument("--learning-rate", type=float, help="peak learning rate (cosine decay)")
-    p.add_argument("--bigram-buckets", type=int, help="hashed bigram embeddings (0: off)")
-    p.add_argument("--token-dropout", type=float, help="share of words dropped in training")
-    p.add_argument("--embedding-dropout", type=float, help="spatial dropout on the embeddings")
-    p.add_argument("--dropout", type=float, help="cell input dropout")
-    p.add_argument("--recurrent-dropout", type=float)
-    p.add_argument("--head-dropout", type=float, help="dropout before the classifier")
-    p.add_argument("--clipnorm", type=float, help="gradient clipping by norm (0: off)")
-    p.add_argument("--ema", type=float, help="average the weights with this momentum, e.g. 0.99 (0: off)")
-    p.add_argument(
-        "--adversarial", type=float,
-        help="adversarial training: step on word vectors, for every cell (0: off; default: lstm 0.1, gru and elman 0.05)",
-    )
-    p.add_argument("--val-fraction", type=float)
-    p.add_argument("--patience", type=int, help="early stopping patience in epochs")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="use only N training and N test reviews (quick runs)")
-    p.add_argument("--no-baseline", dest="baseline", action="store_false", default=None, help="skip TF-IDF baseline")
-    p.add_argument("--resume", action="store_true", default=None, help="continue an interrupted run")
+    p = build_parser()
     args = p.parse_args(argv)
-    for key, value in DEFAULTS.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    _check(p, args)
+    try:
+        from_args(RunConfig, args).validate()
+        for cell in args.cells:
+            model_config(args, cell).validate()
+            fit_config(args, cell).validate()
+    except ConfigError as err:
+        p.error(err.for_option())
     return args
 
 
@@ -97,49 +85,107 @@ def model_config(args: argparse.Namespace, cell: str):
     """The ModelConfig that the command-line options describe, for ``cell``."""
     from sentiment.model import ModelConfig
 
-    names = [f.name for f in fields(ModelConfig) if f.name != "cell"]
-    return ModelConfig(cell=cell, **{name: getattr(args, name) for name in names if hasattr(args, name)})
+    return from_args(ModelConfig, args, cell=cell)
 
 
-def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
-    for name in ("epochs", "batch_size", "patience"):
-        if getattr(a, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(a, name)})")
+def fit_config(args: argparse.Namespace, cell: str):
+    """The FitConfig of the options for ``cell``: --adversarial, or the cell's own step."""
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+
+    step = CELLS[cell].default_adversarial if args.adversarial is None else args.adversarial
+    return from_args(FitConfig, args, adversarial=step)
+
+
+class _Lenient(argparse.ArgumentParser):
+    def error(self, message):
+        raise ValueError(message)
+
+
+def early_options(argv: list[str]) -> argparse.Namespace:
+    """--data, --verbose and --help, read before TensorFlow loads. Lenient:
+    what it cannot read, the full parser (which needs TensorFlow) reports."""
+    p = _Lenient(add_help=False, allow_abbrev=False)
+    p.add_argument("--data")
+    p.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("-h", "--help", action="store_true")
     try:
-        model_config(a, a.cells[0]).validate()
-    except ValueError as err:  # name the option, not the field
-        p.error(re.sub(r"`(\w+)`", lambda m: "--" + m.group(1).replace("_", "-"), str(err)))
-    if not 0 < a.val_fraction < 1:
-        p.error(f"--val-fraction must be in (0, 1) (got {a.val_fraction})")
-    if a.learning_rate <= 0 or a.clipnorm < 0:
-        p.error("--learning-rate must be > 0 and --clipnorm >= 0")
-    if not 0 <= a.ema < 1:
-        p.error(f"--ema must be in [0, 1) (got {a.ema})")
-    if isinstance(a.adversarial, float):  # one value given: every cell
-        if a.adversarial < 0:
-            p.error(f"--adversarial must be >= 0 (got {a.adversarial})")
-        a.adversarial = dict.fromkeys(DEFAULTS["adversarial"], a.adversarial)
-    if a.limit is not None and a.limit < 20:
-        p.error(f"--limit must be at least 20 reviews (got {a.limit})")
+        return p.parse_known_args(argv)[0]
+    except ValueError:
+        return argparse.Namespace(data=None, verbose=False, help=False)
+
+
+# What TensorFlow's native code prints while it loads, harmless here: absl's
+# notice, INFO/WARNING lines (e.g. "Could not find cuda drivers") and the
+# CPU-instructions note. Anything else it prints is passed on.
+_LOAD_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] "
+    r"|To enable the following instructions: "
+)
+
+
+def load_tensorflow(verbose: bool = False) -> None:
+    """Imports TensorFlow and Keras. Unless ``verbose``: without the log lines
+    they print on a machine without a GPU (one of them, "failed call to
+    cuInit", reads like an error), and with TensorFlow's Python warnings (such
+    as tf.function retracing, which small runs trigger) turned off."""
+    if verbose:
+        import keras  # noqa: F401
+        return
+    if "tensorflow" not in sys.modules:
+        # C++ logging: only fatal errors (errors that matter become Python exceptions).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # Some lines are printed while the libraries load, before that setting
+        # is read: catch the process's stderr meanwhile and pass on all but those.
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as caught:
+            os.dup2(caught.fileno(), 2)
+            try:
+                import keras  # noqa: F401  (and TensorFlow, its backend)
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                caught.seek(0)
+                for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
+                    if not _LOAD_NOISE.match(line):
+                        sys.stderr.write(line)
+    import absl.logging
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing warnings
+    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    early = early_options(argv)
+    if early.data and not early.help:  # a wrong path is told at once, not after TensorFlow loaded
+        from sentiment.data import DataError, check_source
+
+        try:
+            check_source(early.data)
+        except DataError as err:
+            print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
+            return 2
+    load_tensorflow(verbose=early.verbose)
     args = parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from sentiment import data as imdb
-    from sentiment.evaluate import classification_metrics, plot_curves, tfidf_baseline, write_report
-    from sentiment.files import save_model, write_json
-    from sentiment.model import build_model, make_vectorizer, text_to_ids
-    from sentiment.train import FitConfig, TrainingError, fit
+    from sentiment.evaluate import classification_metrics, plot_curves, predict_token_ids, tfidf_baseline, write_report
+    from sentiment.files import save_model
+    from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
+    from sentiment.fitting import TrainingError, fit
+    from sentiment.results import DataSummary, ModelResult, RunMetrics, write_run_metrics
 
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.
     tf.config.experimental.enable_op_determinism()
-    command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])])
+    command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *argv])
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)
 
@@ -160,30 +206,27 @@ def main(argv=None) -> int:
     vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
     print(f"Vocabulary: {len(vocabulary):,} words")
 
-    summary = {
-        "command": command,
-        "finished": None,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "data": {
-            "source": dataset.source,
-            "train": len(train),
-            "val": len(val),
-            "test": len(test),
-            "val_split": val_split,
-            "limit": args.limit,
-            "notes": dataset.notes,
-        },
-        "vocabulary_size": len(vocabulary),
-        "config": {k: getattr(args, k) for k in DEFAULTS},
-        "models": {},
-    }
+    summary = RunMetrics(
+        command=command,
+        finished="",  # set when done
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        data=DataSummary(
+            source=dataset.source,
+            train=len(train),
+            val=len(val),
+            test=len(test),
+            val_split=val_split,
+            limit=args.limit,
+            notes=dataset.notes,
+        ),
+        vocabulary_size=len(vocabulary),
+        options={**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},
+        models={},
+    )
 
     histories, ids = {}, None
     for cell in args.cells:
-        fit_cfg = FitConfig(
-            **{f.name: getattr(args, f.name) for f in fields(FitConfig) if f.name != "adversarial"},
-            adversarial=args.adversarial[cell],
-        )
+        fit_cfg = fit_config(args, cell)
         config = model_config(args, cell)
         model = build_model(config, vocabulary)
         if ids is None:  # every model shares the vocabulary and the length limit
@@ -200,51 +243,48 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             return 130  # fit() said where the best checkpoint is
 
-        test_ds = imdb.batches(ids["test"], test.labels, 256, shuffle=False)
-        order = imdb.sorted_order(ids["test"])
         t0 = time.perf_counter()
-        probs_sorted = model.get_layer("classifier").predict(test_ds.map(lambda x, y: x), verbose=0)[:, 0]
+        probs = predict_token_ids(classifier_of(model), ids["test"])
         eval_seconds = time.perf_counter() - t0
-        probs = np.empty_like(probs_sorted)
-        probs[order] = probs_sorted
         test_metrics = classification_metrics(test.labels, probs)
         tokens = int(sum(len(x) for x in ids["train"]))
         epochs_run = result["epochs_run"]
         history = result["history"]
         best = result["best_epoch"] or epochs_run
-        summary["models"][cell] = {
-            "file": f"{cell}.keras",
-            "test": test_metrics,
-            "parameters": int(model.count_params()),
-            "train_seconds": round(result["seconds"], 1),
-            "epochs_run": epochs_run,
-            "best_epoch": best,
-            "best_val_accuracy": history["val_accuracy"][
+        summary.models[cell] = ModelResult(
+            file=f"{cell}.keras",
+            test=test_metrics,
+            parameters=int(model.count_params()),
+            train_seconds=round(result["seconds"], 1),
+            epochs_run=int(epochs_run),
+            best_epoch=int(best),
+            best_val_accuracy=history["val_accuracy"][
                 history["epoch"].index(best - 1) if best - 1 in history["epoch"] else -1
             ],
-            "train_reviews_per_s": round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
-            "train_tokens_per_s": round(tokens * result["epochs_this_run"] / result["seconds"], 1),
-            "test_reviews_per_s": round(len(test) / eval_seconds, 1),
-            "model_config": config.to_dict(),
-            "fit_config": asdict(fit_cfg),
-            "history": history,
-        }
+            train_reviews_per_s=round(len(train) * result["epochs_this_run"] / result["seconds"], 1),
+            train_tokens_per_s=round(tokens * result["epochs_this_run"] / result["seconds"], 1),
+            test_reviews_per_s=round(len(test) / eval_seconds, 1),
+            model_config=config.to_dict(),
+            fit_config=asdict(fit_cfg),
+            history=history,
+        )
         histories[cell.upper()] = history
         save_model(model, os.path.join(args.out, f"{cell}.keras"))
+        auc = "n/a" if test_metrics.roc_auc is None else f"{test_metrics.roc_auc:.4f}"
         print(
-            f"{cell.upper()} test accuracy {test_metrics['accuracy']:.4f}, F1 {test_metrics['f1']:.4f}, "
-            f"ROC-AUC {test_metrics['roc_auc']:.4f}; saved {os.path.join(args.out, cell + '.keras')}"
+            f"{cell.upper()} test accuracy {test_metrics.accuracy:.4f}, F1 {test_metrics.f1:.4f}, "
+            f"ROC-AUC {auc}; saved {os.path.join(args.out, cell + '.keras')}"
         )
 
     if args.baseline:
         print("\n== TF-IDF + logistic regression baseline")
-        summary["baseline"] = tfidf_baseline(
+        summary.baseline = tfidf_baseline(
             train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, args.seed
         )
-        print(f"baseline test accuracy {summary['baseline']['accuracy']:.4f}")
+        print(f"baseline test accuracy {summary.baseline.test.accuracy:.4f}")
 
-    summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    write_json(os.path.join(args.out, "metrics.json"), summary)
+    summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_run_metrics(os.path.join(args.out, "metrics.json"), summary)
     choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
     choices_md = None
     if os.path.isfile(choices):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sentiment.cells import Quantity
+from sentiment.results import RunMetrics
 from sentiment.traces import LayerTrace
 
 STEP_PX = 16  # width of one token column
@@ -228,35 +229,38 @@ def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end:
     )
 
 
-def comparison_frame(metrics: dict) -> pd.DataFrame:
+def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
+    """One row per model and one for the baseline: test figures, size, cost."""
     rows = []
-    for name, m in metrics.get("models", {}).items():
-        t = m["test"]
+    for name, m in metrics.models.items():
         rows.append(
             {
                 "model": name.upper(),
-                "accuracy": t["accuracy"],
-                "F1": t["f1"],
-                "ROC-AUC": t["roc_auc"],
-                "parameters": m["parameters"],
-                "train time (s)": m["train_seconds"],
-                "epochs": m["epochs_run"],
+                "accuracy": m.test.accuracy,
+                "F1": m.test.f1,
+                "ROC-AUC": m.test.roc_auc,
+                "parameters": m.parameters,
+                "train time (s)": m.train_seconds,
+                "epochs": m.epochs_run,
             }
         )
-    b = metrics.get("baseline")
+    b = metrics.baseline
     if b:
         rows.append(
             {
                 "model": "TF-IDF + logistic regression",
-                "accuracy": b["accuracy"],
-                "F1": b["f1"],
-                "ROC-AUC": b["roc_auc"],
-                "parameters": b["parameters"],
-                "train time (s)": b["train_seconds"],
+                "accuracy": b.test.accuracy,
+                "F1": b.test.f1,
+                "ROC-AUC": b.test.roc_auc,
+                "parameters": b.parameters,
+                "train time (s)": b.train_seconds,
                 "epochs": None,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:  # whole epochs; the baseline has none (<NA>, not NaN making the column float)
+        frame["epochs"] = pd.array([r["epochs"] for r in rows], dtype="Int64")
+    return frame
 
 
 def confusion_chart(name: str, matrix: list[list[int]]) -> alt.Chart:
@@ -272,18 +276,17 @@ def confusion_chart(name: str, matrix: list[list[int]]) -> alt.Chart:
     ) + base.mark_text(fontSize=14).encode(text="reviews:Q")
 
 
-def curves_frame(metrics: dict) -> pd.DataFrame:
+def curves_frame(metrics: RunMetrics) -> pd.DataFrame:
     rows = []
-    for name, m in metrics.get("models", {}).items():
-        hist = m.get("history", {})
+    for name, m in metrics.models.items():
         for key in ("loss", "accuracy"):
             for split, field in (("training", key), ("validation", f"val_{key}")):
-                for epoch, v in enumerate(hist.get(field, []), start=1):
+                for epoch, v in enumerate(m.history.get(field, []), start=1):
                     rows.append({"model": name.upper(), "metric": key, "split": split, "epoch": epoch, "value": v})
     return pd.DataFrame(rows)
 
 
-def curves_chart(metrics: dict) -> alt.Chart | None:
+def curves_chart(metrics: RunMetrics) -> alt.Chart | None:
     df = curves_frame(metrics)
     if df.empty:
         return None

@@ -17,9 +17,15 @@ import re
 import socket
 import tarfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+# TensorFlow is imported where datasets are built, so that train.py can check
+# --data (check_source) before it spends seconds loading TensorFlow.
 
 SPLITS = ("train", "test")
 CLASSES = ("neg", "pos")  # label 0, 1
@@ -27,6 +33,7 @@ TFDS_HOST = ("ai.stanford.edu", 80)  # where tfds downloads imdb_reviews from
 _NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 SORT_CHUNK = 32  # training batches sorted by length together, per chunk
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
 class DataError(ValueError):
@@ -64,18 +71,29 @@ def clean(text: str) -> str:
     return _BR.sub(" ", text)
 
 
+def check_source(path: str | os.PathLike) -> str:
+    """``"folder"`` or ``"archive"``: what kind of aclImdb source ``path`` is,
+    or a DataError saying what is wrong with it. Reads nothing; needs no TensorFlow."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"--data {path}: no such file or folder. Point it at an aclImdb folder or its .tar.gz.")
+    if os.path.isdir(path):
+        return "folder"
+    if path.endswith(ARCHIVE_SUFFIXES):
+        return "archive"
+    raise DataError(
+        f"--data {path}: expected an aclImdb folder or its .tar.gz ({', '.join(ARCHIVE_SUFFIXES)}), not this file."
+    )
+
+
 def load_imdb(path: str | os.PathLike | None = None) -> Imdb:
-    """The 25k/25k IMDB reviews from ``path`` (aclImdb folder or .tar.gz) or tfds."""
+    """The 25k/25k IMDB reviews from ``path`` (an aclImdb folder or its .tar.gz) or tfds."""
     if path is None:
         return _load_tfds()
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"--data {path}: no such file or folder. Point it at an aclImdb folder or aclImdb_v1.tar.gz.")
-    if os.path.isdir(path):
+    if check_source(path) == "folder":
         return _from_files(_folder_files(path), f"aclImdb folder {path}")
-    if path.endswith((".tar.gz", ".tgz", ".tar")):
-        return _from_files(_archive_files(path), f"aclImdb archive {path}")
-    raise DataError(f"--data {path}: expected an aclImdb folder or a .tar.gz archive of one.")
+    return _from_files(_archive_files(path), f"aclImdb archive {path}")
 
 
 def _folder_files(root: str) -> dict[str, bytes]:
@@ -167,8 +185,7 @@ def _load_tfds() -> Imdb:
             raise DataError(
                 "tensorflow-datasets has no prepared copy of imdb_reviews on this machine and "
                 f"cannot reach {TFDS_HOST[0]} to download it ({err}). Without network access, "
-                "pass --data PATH to read the Stanford release (an aclImdb folder or "
-                "aclImdb_v1.tar.gz)."
+                "pass --data PATH to read the Stanford release (an aclImdb folder or its .tar.gz)."
             ) from err
         builder.download_and_prepare()
     splits = {}
@@ -207,6 +224,8 @@ def train_val_split(train: Split, val_fraction: float, seed: int) -> tuple[Split
 
 def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarray]:
     """Each text's kept token ids (no padding), from a text -> ids model."""
+    import tensorflow as tf
+
     out = []
     for start in range(0, len(texts), batch_size):
         ids = np.asarray(to_ids(tf.constant(texts[start : start + batch_size])))
@@ -226,6 +245,8 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
     is static in the traced training step: on this CPU that makes a step about
     twice as fast as with an unknown batch size (see benchmark.py).
     """
+    import tensorflow as tf
+
     lengths = np.array([max(len(x), 1) for x in ids])
     if not shuffle:
         order = np.argsort(lengths, kind="stable")
@@ -267,7 +288,3 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
     # A known length gives progress bars their total.
     return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
-
-def sorted_order(ids: list[np.ndarray]) -> np.ndarray:
-    """The order `batches(..., shuffle=False)` puts reviews in."""
-    return np.argsort(np.array([max(len(x), 1) for x in ids]), kind="stable")

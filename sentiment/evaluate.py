@@ -8,24 +8,45 @@ import numpy as np
 from sklearn import metrics
 
 from sentiment.files import atomic_path, write_text
+from sentiment.results import BaselineResult, ClassificationMetrics, RunMetrics
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
+def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> ClassificationMetrics:
     """Accuracy, precision, recall, F1, ROC-AUC and the confusion matrix."""
     pred = (probs >= 0.5).astype(int)
-    return {
-        "accuracy": float(metrics.accuracy_score(labels, pred)),
-        "precision": float(metrics.precision_score(labels, pred, zero_division=0)),
-        "recall": float(metrics.recall_score(labels, pred, zero_division=0)),
-        "f1": float(metrics.f1_score(labels, pred, zero_division=0)),
-        "roc_auc": float(metrics.roc_auc_score(labels, probs)) if len(set(labels)) > 1 else None,
+    return ClassificationMetrics(
+        accuracy=float(metrics.accuracy_score(labels, pred)),
+        precision=float(metrics.precision_score(labels, pred, zero_division=0)),
+        recall=float(metrics.recall_score(labels, pred, zero_division=0)),
+        f1=float(metrics.f1_score(labels, pred, zero_division=0)),
+        roc_auc=float(metrics.roc_auc_score(labels, probs)) if len(set(labels)) > 1 else None,
         # rows: true neg/pos; columns: predicted neg/pos
-        "confusion_matrix": metrics.confusion_matrix(labels, pred, labels=[0, 1]).tolist(),
-        "n": int(len(labels)),
-    }
+        confusion_matrix=metrics.confusion_matrix(labels, pred, labels=[0, 1]).tolist(),
+        n=int(len(labels)),
+    )
 
 
-def tfidf_baseline(train_texts, train_labels, val_texts, val_labels, test_texts, test_labels, seed: int) -> dict:
+def predict_token_ids(classifier, ids: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """P(positive) for each review's token ids, in the order given.
+
+    ``classifier`` maps padded token ids to P(positive) (a model's
+    ``classifier`` part). Inside, the reviews are batched sorted by length
+    (little padding); the probabilities come back in the caller's order.
+    """
+    from sentiment.data import batches
+
+    if not len(ids):
+        return np.zeros(0, "float32")
+    order = np.argsort([max(len(x), 1) for x in ids], kind="stable")
+    # batches() sorts evaluation batches by the same key, stably: in this order already, it keeps it.
+    ds = batches([ids[i] for i in order], np.zeros(len(ids), "int32"), batch_size, shuffle=False)
+    in_order = classifier.predict(ds.map(lambda x, y: x), verbose=0)[:, 0]
+    probs = np.empty_like(in_order)
+    probs[order] = in_order
+    return probs
+
+
+def tfidf_baseline(train_texts, train_labels, val_texts, val_labels, test_texts, test_labels, seed: int) -> BaselineResult:
     """TF-IDF of word 1-2 grams + logistic regression; C chosen on validation."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -41,51 +62,52 @@ def tfidf_baseline(train_texts, train_labels, val_texts, val_labels, test_texts,
         if best is None or val_acc > best[0]:
             best = (val_acc, c, clf)
     val_acc, c, clf = best
-    result = classification_metrics(np.asarray(test_labels), clf.predict_proba(x_test)[:, 1])
-    result.update(
-        {
-            "C": c,
-            "val_accuracy": float(val_acc),
-            "features": int(x_train.shape[1]),
-            "parameters": int(x_train.shape[1] + 1),
-            "train_seconds": round(time.perf_counter() - start, 1),
-        }
+    return BaselineResult(
+        test=classification_metrics(np.asarray(test_labels), clf.predict_proba(x_test)[:, 1]),
+        C=c,
+        val_accuracy=float(val_acc),
+        features=int(x_train.shape[1]),
+        parameters=int(x_train.shape[1] + 1),
+        train_seconds=round(time.perf_counter() - start, 1),
     )
-    return result
 
 
 def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
 
-def report_markdown(summary: dict) -> str:
+def _auc(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def report_markdown(summary: RunMetrics) -> str:
     """The LSTM vs GRU vs baseline table and what the run was."""
     rows = [
         "| model | test accuracy | F1 | ROC-AUC | precision | recall | parameters | train time | reviews/s | best val acc |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, m in summary["models"].items():
-        t = m["test"]
+    for name, m in summary.models.items():
+        t = m.test
         rows.append(
-            f"| {name} | {_pct(t['accuracy'])} | {_pct(t['f1'])} | {t['roc_auc']:.4f} | {_pct(t['precision'])} "
-            f"| {_pct(t['recall'])} | {m['parameters']:,} | {m['train_seconds']:.0f} s | {m['train_reviews_per_s']:.0f} "
-            f"| {_pct(m['best_val_accuracy'])} |"
+            f"| {name} | {_pct(t.accuracy)} | {_pct(t.f1)} | {_auc(t.roc_auc)} | {_pct(t.precision)} "
+            f"| {_pct(t.recall)} | {m.parameters:,} | {m.train_seconds:.0f} s | {m.train_reviews_per_s:.0f} "
+            f"| {_pct(m.best_val_accuracy)} |"
         )
-    b = summary.get("baseline")
+    b = summary.baseline
     if b:
         rows.append(
-            f"| TF-IDF 1-2 grams + logistic regression (C={b['C']:g}) | {_pct(b['accuracy'])} | {_pct(b['f1'])} "
-            f"| {b['roc_auc']:.4f} | {_pct(b['precision'])} | {_pct(b['recall'])} | {b['parameters']:,} "
-            f"| {b['train_seconds']:.0f} s | | {_pct(b['val_accuracy'])} |"
+            f"| TF-IDF 1-2 grams + logistic regression (C={b.C:g}) | {_pct(b.test.accuracy)} | {_pct(b.test.f1)} "
+            f"| {_auc(b.test.roc_auc)} | {_pct(b.test.precision)} | {_pct(b.test.recall)} | {b.parameters:,} "
+            f"| {b.train_seconds:.0f} s | | {_pct(b.val_accuracy)} |"
         )
-    data = summary["data"]
+    data = summary.data
     lines = [
         "# LSTM vs GRU on IMDB",
         "",
-        f"Command: `{summary['command']}`  ",
-        f"Data: {data['source']}: {data['train']:,} training, {data['val']:,} validation "
-        f"({data['val_split']}), {data['test']:,} test reviews; vocabulary {summary['vocabulary_size']:,} words.  ",
-        f"Finished: {summary['finished']}; machine: {summary['machine']}.",
+        f"Command: `{summary.command}`  ",
+        f"Data: {data.source}: {data.train:,} training, {data.val:,} validation "
+        f"({data.val_split}), {data.test:,} test reviews; vocabulary {summary.vocabulary_size:,} words.  ",
+        f"Finished: {summary.finished}; machine: {summary.machine}.",
         "",
         "All figures are on the test set, which was used for nothing else (model selection "
         "and early stopping used the validation split).",
@@ -95,16 +117,15 @@ def report_markdown(summary: dict) -> str:
         "Confusion matrices (rows: true negative/positive; columns: predicted negative/positive):",
         "",
     ]
-    for name, m in summary["models"].items():
-        cm = m["test"]["confusion_matrix"]
-        lines.append(f"- {name}: {cm}")
+    for name, m in summary.models.items():
+        lines.append(f"- {name}: {m.test.confusion_matrix}")
     if b:
-        lines.append(f"- baseline: {b['confusion_matrix']}")
-    lines += ["", "Model configuration:", "", "```", *(f"{k}: {v}" for k, v in summary["config"].items()), "```", ""]
+        lines.append(f"- baseline: {b.test.confusion_matrix}")
+    lines += ["", "Model configuration:", "", "```", *(f"{k}: {v}" for k, v in summary.options.items()), "```", ""]
     return "\n".join(lines)
 
 
-def write_report(path, summary: dict, choices_md: str | None = None) -> None:
+def write_report(path, summary: RunMetrics, choices_md: str | None = None) -> None:
     """report.md: this run's table, then (if given) what each modelling choice gave."""
     text = report_markdown(summary)
     if choices_md:

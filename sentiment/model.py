@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from sentiment.cells import CELLS, PACKAGE, make_cell
+from sentiment.config import ConfigError, option
 from sentiment.recurrent import Recurrent
 
 VECTORIZER = "vectorizer"
@@ -109,38 +110,40 @@ class MaskedPool(keras.layers.Layer):
 class ModelConfig:
     """Everything that defines a model's architecture (saved beside it)."""
 
-    cell: str = "lstm"
-    vocab_size: int = 20000
-    max_length: int = 800
-    head: int = 200
-    embedding_dim: int = 128
-    units: int = 64
-    layers: int = 1
-    bidirectional: bool = True
-    token_dropout: float = 0.25
-    embedding_dropout: float = 0.25
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    head_dropout: float = 0.5
-    seed: int = 1337
+    cell: str = option("lstm", "the recurrent cell: one of sentiment.cells.CELLS")
+    vocab_size: int = option(20000, "vocabulary size, padding and [UNK] included")
+    max_length: int = option(800, "tokens kept per review")
+    head: int = option(200, "of those, how many from the start (the rest from the end)")
+    embedding_dim: int = option(128, "size of the word vectors")
+    units: int = option(64, "recurrent units per direction")
+    layers: int = option(1, "stacked recurrent layers")
+    bidirectional: bool = option(True, "read each review in both directions")
+    token_dropout: float = option(0.25, "share of words dropped in training")
+    embedding_dropout: float = option(0.25, "spatial dropout on the embeddings")
+    dropout: float = option(0.0, "cell input dropout")
+    recurrent_dropout: float = option(0.0, "dropout on the cells' recurrent state")
+    head_dropout: float = option(0.5, "dropout before the classifier")
+    seed: int = option(1337, "random seed: initial weights, dropout, validation split, batch order")
 
     def validate(self) -> "ModelConfig":
+        """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
         if self.cell.lower() not in CELLS:
-            raise ValueError(f"Unknown cell {self.cell!r}: choose one of {', '.join(sorted(CELLS))}.")
+            raise ConfigError(
+                "cell", f"must be one of {', '.join(sorted(CELLS))}", self.cell,
+                message=f"Unknown cell {self.cell!r}: choose one of {', '.join(sorted(CELLS))}.",
+            )
         for name in ("vocab_size", "max_length", "embedding_dim", "units", "layers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be at least 1. Received: {name}={value!r}")
+                raise ConfigError(name, "must be at least 1", value)
         if self.vocab_size < 3:
-            raise ValueError(f"`vocab_size` must be at least 3. Received: vocab_size={self.vocab_size}")
+            raise ConfigError("vocab_size", "must be at least 3", self.vocab_size)
         if not 0 <= self.head <= self.max_length:
-            raise ValueError(
-                f"`head` must be in [0, max_length={self.max_length}]. Received: head={self.head}"
-            )
+            raise ConfigError("head", f"must be in [0, max_length={self.max_length}]", self.head)
         for name in ("token_dropout", "embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
             value = getattr(self, name)
             if not 0 <= value < 1:
-                raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value}")
+                raise ConfigError(name, "must be in [0, 1)", value)
         return self
 
     def to_dict(self) -> dict:

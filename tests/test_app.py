@@ -157,3 +157,19 @@ def test_sidebar_explains_each_gate_from_the_cells(tiny_run, monkeypatch):
     for q in (*LSTMCell.gates, *LSTMCell.states, *GRUCell.gates):
         assert q.meaning in sidebar
     assert "*cell* (unbounded)" in sidebar and "*forget* (0 to 1)" in sidebar
+
+
+def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
+    import json
+
+    out, _ = tiny_run
+    folder = tmp_path / "models"
+    shutil.copytree(out, folder)
+    old = json.loads((folder / "metrics.json").read_text())
+    del old["version"]  # as version 1 wrote it
+    (folder / "metrics.json").write_text(json.dumps(old))
+    at = run_app(folder, monkeypatch)
+    assert_no_exception(at)
+    assert [m.label for m in at.metric] == ["LSTM says", "GRU says"]  # the models still work
+    for shown in (at.sidebar.caption, at.info):  # the sidebar, and the comparison tab
+        assert any("older version of train.py (version 1): retrain with `python train.py" in e.value for e in shown)

@@ -99,7 +99,7 @@ def test_safe_mode_refuses_code_in_a_model_file(tmp_path):
 
 def test_nan_loss_stops_training_with_a_clear_message(tiny_vocab, tmp_path):
     from sentiment.model import text_to_ids
-    from sentiment.train import FitConfig, TrainingError, fit
+    from sentiment.fitting import FitConfig, TrainingError, fit
 
     model = build_model(ModelConfig(units=3, embedding_dim=3, vocab_size=200), tiny_vocab)
     ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
@@ -153,7 +153,7 @@ def test_same_seed_same_metrics(tmp_path):
                            "--embedding-dim", "4", "--vocab-size", "100", "--epochs", "2", "--seed", "7")
         assert result.returncode == 0, result.stderr[-3000:]
         metrics = json.loads((out / "metrics.json").read_text())
-        runs.append((metrics["models"]["gru"]["history"], metrics["models"]["gru"]["test"], metrics["baseline"]["accuracy"]))
+        runs.append((metrics["models"]["gru"]["history"], metrics["models"]["gru"]["test"], metrics["baseline"]["test"]["accuracy"]))
     assert runs[0] == runs[1]
 
 
@@ -168,7 +168,7 @@ def test_unreadable_metrics_and_models_do_not_stop_loading_others(tiny_run, tmp_
 
 
 def test_ctrl_c_during_a_backup_waits_until_it_is_written():
-    from sentiment.train import _sigint_deferred
+    from sentiment.fitting import _sigint_deferred
 
     finished = []
     with pytest.raises(KeyboardInterrupt):

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from conftest import real_archive, run_train
+from sentiment.results import load_run_metrics
 from test_data import write_aclimdb
 
 
@@ -15,18 +16,28 @@ def test_limit_run_writes_every_artifact(tiny_run):
                  "runs/lstm.csv", "runs/gru.best.keras"):
         assert (out / name).is_file(), name
     assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]  # no half-written files
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"lstm", "gru"}
-    for m in metrics["models"].values():
-        t = m["test"]
-        assert {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"} <= set(t)
-        assert sum(map(sum, t["confusion_matrix"])) == t["n"] == metrics["data"]["test"] == 40
-        assert m["parameters"] > 0 and m["train_seconds"] > 0 and m["train_reviews_per_s"] > 0
-    assert 0 <= metrics["baseline"]["accuracy"] <= 1
-    assert metrics["data"]["val_split"] == "grouped by movie"
-    assert metrics["vocabulary_size"] <= 100 and "--limit 40" in metrics["command"]
+    metrics = load_run_metrics(out / "metrics.json")  # the current schema, or it raises
+    assert set(metrics.models) == {"lstm", "gru"}
+    for m in metrics.models.values():
+        t = m.test
+        assert sum(map(sum, t.confusion_matrix)) == t.n == metrics.data.test == 40
+        assert m.parameters > 0 and m.train_seconds > 0 and m.train_reviews_per_s > 0
+        assert m.epochs_run == 2 and 1 <= m.best_epoch <= 2
+    assert 0 <= metrics.baseline.test.accuracy <= 1
+    assert metrics.data.val_split == "grouped by movie"
+    assert metrics.vocabulary_size <= 100 and "--limit 40" in metrics.command
+    assert metrics.options["adversarial"] == {"lstm": 0.1, "gru": 0.05}  # each cell's own
+    assert [m.fit_config["adversarial"] for m in metrics.models.values()] == [0.1, 0.05]
     report = (out / "report.md").read_text()
     assert "lstm" in report and "gru" in report and "TF-IDF" in report
+    for noise in ("absl", "cuda", "retracing"):  # TensorFlow's start-up lines and warnings (see --verbose)
+        assert noise not in result.stderr.lower(), result.stderr[-2000:]
+
+
+def test_help_is_quiet_and_shows_the_defaults():
+    result = run_train("--help", timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+    assert "--adversarial" in result.stdout and "(default: 3)" in result.stdout
 
 
 def test_saved_models_reload_and_predict(tiny_run):
@@ -58,6 +69,25 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("name,message", [("missing", "no such file"), ("notes.txt", "expected an aclImdb folder or its .tar.gz")])
+def test_a_wrong_data_path_is_told_before_tensorflow_loads(name, message, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "notes.txt").write_text("not reviews")
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['train.py', '--data', {str(tmp_path / name)!r}, '--epochs', '1']\n"
+        "try:\n    runpy.run_path('train.py', run_name='__main__')\n"
+        "except SystemExit as exit:\n    print(exit.code, 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.stdout.split() == ["2", "False"], result.stdout + result.stderr
+    assert message in result.stderr and "aclImdb_v1" not in result.stderr
+
+
 def test_malformed_data_fails_before_training(tmp_path):
     data = write_aclimdb(tmp_path / "data", splits=("train",))
     result = run_train("--data", data, "--out", str(tmp_path / "out"), timeout=120)
@@ -78,23 +108,98 @@ def test_short_training_on_real_reviews_beats_chance(tmp_path):
     assert accuracy > 0.70, accuracy
 
 
-def test_train_defaults_are_the_model_defaults():
-    """train.py lists its defaults in one readable place; they must not drift
-    from ModelConfig's and FitConfig's."""
-    import dataclasses
+def _train_script():
+    """train.py as a module (for its parser and RunConfig)."""
     import importlib.util
+    import sys
 
     from conftest import ROOT
-    from sentiment.model import ModelConfig
-    from sentiment.train import FitConfig
 
-    spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    for config in (ModelConfig, FitConfig):
+    if "train_script" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["train_script"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules["train_script"]
+
+
+def _help_blocks(parser, monkeypatch) -> dict[str, str]:
+    """--help, one whitespace-normalised block per option, by its first name."""
+    import re
+
+    monkeypatch.setenv("COLUMNS", "100")
+    blocks = {}
+    for block in re.split(r"\n(?=  --)", parser.format_help())[1:]:
+        block = " ".join(block.split())
+        blocks[block.split()[0].rstrip(",")] = block
+    return blocks
+
+
+def test_help_lists_every_setting_with_its_default(monkeypatch):
+    """The options are made from the config dataclasses: every field is one,
+    with its help text and its default, and there is no other."""
+    import dataclasses
+
+    from sentiment.cells import CELLS
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    script = _train_script()
+    blocks = _help_blocks(script.build_parser(), monkeypatch)
+    names = set()
+    for config in (script.RunConfig, ModelConfig, FitConfig):
         for f in dataclasses.fields(config):
-            if f.name in script.DEFAULTS and f.name != "adversarial":  # that one is per cell
-                assert script.DEFAULTS[f.name] == f.default, f.name
+            if f.name == "cell":  # given by --cells
+                continue
+            option = "--" + f.name.replace("_", "-")
+            names.add(option)
+            assert option in blocks, option
+            block = blocks[option]
+            assert " ".join(f.metadata["help"].split()) in block, option
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            if f.name == "adversarial":  # per cell
+                expected = "each cell's own: " + ", ".join(f"{n} {c.default_adversarial:g}" for n, c in CELLS.items())
+            elif default is None:
+                expected = f.metadata["default_text"]
+            elif isinstance(default, bool):
+                expected = "on" if default else "off"
+                assert f"--no-{f.name}" in block
+            elif isinstance(default, list):
+                expected = " ".join(default)
+            else:
+                expected = str(default)
+            assert f"(default: {expected})" in block, (option, block)
+    assert set(blocks) == names
+    assert "(default: each cell's own: lstm 0.1, gru 0.05, elman 0.05)" in blocks["--adversarial"]
+
+
+def test_a_new_cell_needs_no_other_edit_to_be_an_option(monkeypatch):
+    from sentiment.cells import CELLS, ElmanCell
+
+    class Other(ElmanCell):
+        default_adversarial = 0.2
+
+    monkeypatch.setitem(CELLS, "other", Other)
+    script = _train_script()
+    blocks = _help_blocks(script.build_parser(), monkeypatch)
+    assert "other" in blocks["--cells"] and "other 0.2" in blocks["--adversarial"]
+    args = script.parse_args(["--cells", "other", "lstm"])
+    assert [script.fit_config(args, c).adversarial for c in args.cells] == [0.2, 0.1]
+    args = script.parse_args(["--cells", "other", "--adversarial", "0"])
+    assert script.fit_config(args, "other").adversarial == 0.0
+
+
+def test_validation_errors_name_the_field():
+    from sentiment.config import ConfigError
+    from sentiment.fitting import FitConfig
+    from sentiment.model import ModelConfig
+
+    with pytest.raises(ConfigError, match="`head` must be in") as err:
+        ModelConfig(max_length=10, head=11).validate()
+    assert err.value.field == "head" and err.value.for_option() == "--head must be in [0, max_length=10] (got 11)"
+    with pytest.raises(ConfigError) as err:
+        FitConfig(batch_size=0).validate()
+    assert err.value.field == "batch_size" and err.value.for_option().startswith("--batch-size must be at least 1")
 
 
 def _tiny_ids_and_labels(vocab):
@@ -117,7 +222,7 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import numpy as np
 
     from sentiment.model import classifier_of
-    from sentiment.train import WordAdversarial
+    from sentiment.fitting import WordAdversarial
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
@@ -138,7 +243,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     import tensorflow as tf
 
     from sentiment.model import classifier_of
-    from sentiment.train import FitConfig, fit
+    from sentiment.fitting import FitConfig, fit
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
@@ -158,3 +263,22 @@ def test_bad_ema_and_adversarial_flags_are_refused():
     for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
         result = run_train("--limit", "40", *flags)
         assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
+
+
+def test_predictions_come_back_in_the_callers_order(tiny_vocab):
+    import numpy as np
+
+    from conftest import TINY_REVIEWS
+    from sentiment import data as imdb
+    from sentiment.evaluate import predict_token_ids
+    from sentiment.model import classifier_of, text_to_ids
+
+    model, _, _ = _tiny_ids_and_labels(tiny_vocab)
+    ids = imdb.token_ids([t for t, _ in TINY_REVIEWS], text_to_ids(model))
+    ids = ids[::-1] + [np.zeros(0, "int64")]  # lengths out of order, and an empty review
+    assert sorted(map(len, ids)) != list(map(len, ids))
+    classifier = classifier_of(model)
+    probs = predict_token_ids(classifier, ids, batch_size=3)
+    one_by_one = [float(classifier(np.asarray(x if len(x) else [0])[None], training=False)[0, 0]) for x in ids]
+    np.testing.assert_allclose(probs, one_by_one, atol=1e-5)
+    assert predict_token_ids(classifier, []).shape == (0,)

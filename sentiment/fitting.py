@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sentiment.config import ConfigError, option
 from sentiment.files import save_model
 from sentiment.model import classifier_of
 
@@ -27,14 +28,31 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class FitConfig:
-    epochs: int = 3
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    clipnorm: float = 1.0
-    patience: int = 2
-    seed: int = 1337
-    ema: float = 0.0  # momentum of an exponential moving average of the weights (0: off)
-    adversarial: float = 0.0  # size of the adversarial step on word vectors (0: off)
+    """How a model is fitted: schedule, regularisers, early stopping."""
+
+    epochs: int = option(3, "training epochs (early stopping may end sooner)")
+    batch_size: int = option(64, "training reviews per batch")
+    learning_rate: float = option(3e-3, "peak learning rate (cosine decay)")
+    clipnorm: float = option(1.0, "gradient clipping by norm (0: off)")
+    patience: int = option(2, "early stopping patience in epochs")
+    seed: int = option(1337, "random seed")
+    ema: float = option(0.0, "average the weights with this momentum, e.g. 0.99 (0: off)")
+    adversarial: float = option(0.0, "adversarial training: size of the step on word vectors (0: off)")
+
+    def validate(self) -> "FitConfig":
+        """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, "must be at least 1", getattr(self, name))
+        if self.learning_rate <= 0:
+            raise ConfigError("learning_rate", "must be > 0", self.learning_rate)
+        if self.clipnorm < 0:
+            raise ConfigError("clipnorm", "must be >= 0", self.clipnorm)
+        if not 0 <= self.ema < 1:
+            raise ConfigError("ema", "must be in [0, 1)", self.ema)
+        if self.adversarial < 0:
+            raise ConfigError("adversarial", "must be >= 0", self.adversarial)
+        return self
 
 
 class WordAdversarial(keras.Model):
@@ -162,6 +180,7 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     ``{name}.csv`` (one row an epoch), ``tensorboard/{name}`` and, while the
     run is under way, ``backup/{name}`` (what ``resume`` continues from).
     """
+    cfg.validate()
     classifier = classifier_of(full_model)
     trainee = WordAdversarial(classifier, cfg.adversarial) if cfg.adversarial else classifier
     steps = int(train_ds.cardinality())
