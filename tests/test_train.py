@@ -170,7 +170,7 @@ def test_help_lists_every_setting_with_its_default(monkeypatch):
                 expected = str(default)
             assert f"(default: {expected})" in block, (option, block)
     assert set(blocks) == names
-    assert "(default: each cell's own: lstm 0.1, gru 0.05, elman 0.05)" in blocks["--adversarial"]
+    assert "(default: each cell's own: lstm 0.1, gru 0.05, elman 0.05, jordan 0.05)" in blocks["--adversarial"]
 
 
 def test_a_new_cell_needs_no_other_edit_to_be_an_option(monkeypatch):
