@@ -46,7 +46,7 @@ from sentiment.traces import trace  # noqa: E402
 
 def variant_classifier(config: ModelConfig, vocab_size: int, make_rnn) -> keras.Model:
     """The product's classifier with another recurrent layer."""
-    return build_classifier(config, vocab_size, recurrent_layer=lambda n: make_rnn())
+    return build_classifier(config, vocab_size, recurrent_layer=lambda n, sequences: make_rnn())
 
 
 def variants(cell: str, units: int) -> dict:

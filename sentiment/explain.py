@@ -131,8 +131,12 @@ class _Parts:
         self.vocab = vocabulary_of(model)
         self.classifier = classifier
         self.reader = keras.Model([embedding.output, *mask], classifier.output)
-        last_mask = keras.tree.flatten(last.input)[1:]
+        # A layer that gives every step's state (pooling max_mean) is read
+        # under its mask; one that gives only its final state (pooling last) is not.
+        self.per_step = len(last.output.shape) == 3
+        last_mask = keras.tree.flatten(last.input)[1:] if self.per_step else []
         self.head = keras.Model([last.output, *last_mask], classifier.output)
+        self.n_head_masks = len(last_mask)
         self.sequences = keras.Model(classifier.input, last.output)
         self.last = last
         self.directions = [d for d, _ in layers[-1][1]]
@@ -255,7 +259,10 @@ def _logit_gradient(sequences, head, ids, n_masks):
 
 def unit_contributions(model: keras.Model, text: str) -> tuple[list[UnitRanking], float, float]:
     """Each unit's gradient x activation of the logit, summed over the tokens,
-    for the last recurrent layer, per direction.
+    for the last recurrent layer, per direction. (With pooling "last" the
+    layer gives its final state only: the share of that state. The shares add
+    up to the logit less its value at zero exactly when the head is linear in
+    them, as with a Dense layer on max-and-mean pooling or on the last state.)
 
     Returns:
         The rankings (one per direction), the logit, and the logit with every
@@ -263,8 +270,10 @@ def unit_contributions(model: keras.Model, text: str) -> tuple[list[UnitRanking]
     """
     parts = _parts(model)
     ids = review_ids(model, text)
-    h, logit, grad, at_zero = _logit_gradient(parts.sequences, parts.head, tf.constant(ids[None]), parts.n_masks)
-    per_unit = tf.reduce_sum(h * grad, axis=1)[0].numpy()  # (directions * units,)
+    h, logit, grad, at_zero = _logit_gradient(parts.sequences, parts.head, tf.constant(ids[None]), parts.n_head_masks)
+    share = h * grad
+    # (directions * units,): summed over the steps where the layer gives every step
+    per_unit = (tf.reduce_sum(share, axis=1) if parts.per_step else share)[0].numpy()
     # Bidirectional concatenates the forward then the backward direction's units.
     split = np.split(per_unit, len(parts.directions))
     rankings = [UnitRanking(parts.last.name, d, c) for d, c in zip(parts.directions, split)]

@@ -118,12 +118,19 @@ class ModelConfig:
     units: int = option(64, "recurrent units per direction")
     layers: int = option(1, "stacked recurrent layers")
     bidirectional: bool = option(True, "read each review in both directions")
+    pooling: str = option(
+        "max_mean",
+        "what the classifier reads: max_mean (the max and mean of every step's state, a short path from every "
+        "word to the loss) or last (only the final state, the textbook many-to-one model)",
+    )
     token_dropout: float = option(0.25, "share of words dropped in training")
     embedding_dropout: float = option(0.25, "spatial dropout on the embeddings")
     dropout: float = option(0.0, "cell input dropout")
     recurrent_dropout: float = option(0.0, "dropout on the cells' recurrent state")
     head_dropout: float = option(0.5, "dropout before the classifier")
     seed: int = option(1337, "random seed: initial weights, dropout, validation split, batch order")
+
+    POOLINGS = ("max_mean", "last")
 
     def validate(self) -> "ModelConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
@@ -140,6 +147,8 @@ class ModelConfig:
             raise ConfigError("vocab_size", "must be at least 3", self.vocab_size)
         if not 0 <= self.head <= self.max_length:
             raise ConfigError("head", f"must be in [0, max_length={self.max_length}]", self.head)
+        if self.pooling not in self.POOLINGS:
+            raise ConfigError("pooling", f"must be one of {', '.join(self.POOLINGS)}", self.pooling)
         for name in ("token_dropout", "embedding_dropout", "dropout", "recurrent_dropout", "head_dropout"):
             value = getattr(self, name)
             if not 0 <= value < 1:
@@ -164,23 +173,28 @@ def make_vectorizer(vocab_size: int, vocabulary: list[str] | None = None) -> ker
 def build_classifier(
     config: ModelConfig,
     vocab_size: int,
-    recurrent_layer: Callable[[int], keras.layers.Layer] | None = None,
+    recurrent_layer: Callable[[int, bool], keras.layers.Layer] | None = None,
 ) -> keras.Model:
     """Token ids (batch, time) -> P(positive) (batch, 1).
 
     Args:
         config: the architecture.
         vocab_size: rows of the embedding.
-        recurrent_layer: makes the n-th recurrent layer (returning sequences);
-            by default our `Recurrent` over ``config.cell``. The benchmark
-            passes Keras's built-in layers here to compare like with like.
+        recurrent_layer: ``recurrent_layer(n, return_sequences)`` makes the
+            n-th recurrent layer; by default our `Recurrent` over
+            ``config.cell``. The benchmark passes Keras's built-in layers here
+            to compare like with like.
     """
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)(ids)
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
     x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
+    last_state = config.pooling == "last"
     for n in range(config.layers):
+        # With pooling="last" the top layer gives only its final state (after
+        # the review's last word: masked steps carry the state).
+        sequences = not (last_state and n == config.layers - 1)
         if recurrent_layer is None:
             cell = make_cell(
                 config.cell,
@@ -189,11 +203,12 @@ def build_classifier(
                 recurrent_dropout=config.recurrent_dropout,
                 seed=config.seed + n,
             )
-            rnn = Recurrent(cell, return_sequences=True, name=f"{config.cell}_{n}")
+            rnn = Recurrent(cell, return_sequences=sequences, name=f"{config.cell}_{n}")
         else:
-            rnn = recurrent_layer(n)
+            rnn = recurrent_layer(n, sequences)
         x = keras.layers.Bidirectional(rnn, name=f"bi_{config.cell}_{n}")(x) if config.bidirectional else rnn(x)
-    x = MaskedPool(name="pool")(x)
+    if not last_state:
+        x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
     prob = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
     return keras.Model(ids, prob, name=CLASSIFIER)

@@ -147,3 +147,27 @@ def test_save_load_round_trip_on_real_reviews(tmp_path):
     loaded = load_model(path)
     assert [str(t) for t in loaded.get_layer("vectorizer").get_vocabulary()] == vocab
     np.testing.assert_array_equal(predict(loaded, reviews[:20]), predict(model, reviews[:20]))
+
+
+def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
+    """pooling="last", one direction: the textbook many-to-one model."""
+    from sentiment.explain import explain
+
+    config = ModelConfig(cell="elman", vocab_size=200, units=4, embedding_dim=5, bidirectional=False, pooling="last")
+    model = build_model(config, tiny_vocab)
+    assert not any(isinstance(layer, keras.layers.Bidirectional) for layer in classifier_of(model).layers)
+    text = "a great movie, I loved it"
+    t = trace(model, text)
+    p = predict(model, [text])[0]
+    assert abs(t.probability - p) < 1e-5 and [layer.direction for layer in t.layers] == ["forward"]
+    # The classifier reads the final state only: the last token's hidden state decides.
+    dense = classifier_of(model).get_layer("positive")
+    logit = t.layers[0].values["hidden"][-1] @ np.asarray(dense.kernel)[:, 0] + np.asarray(dense.bias)[0]
+    assert p == pytest.approx(1 / (1 + np.exp(-logit)), abs=1e-5)
+    e = explain(model, text)
+    assert sum(u.contributions.sum() for u in e.units) == pytest.approx(e.logit - e.logit_at_zero, abs=1e-4)
+    path = tmp_path / "last.keras"
+    model.save(path)
+    np.testing.assert_allclose(predict(load_model(path), TEXTS), predict(model, TEXTS), atol=1e-6)
+    with pytest.raises(ValueError, match="pooling"):
+        ModelConfig(pooling="first").validate()
