@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from sentiment.config import ConfigError, option
 from sentiment.files import save_model
-from sentiment.model import classifier_of
+from sentiment.model import EMBEDDING, classifier_of
 
 
 class TrainingError(RuntimeError):
@@ -55,26 +55,38 @@ class FitConfig:
         return self
 
 
-class WordAdversarial(keras.Model):
-    """Trains ``classifier`` on every batch twice: as it is, and with the vectors
-    of the batch's words each moved by ``epsilon`` in the direction that most
-    increases the loss. Adversarial training on word embeddings (Miyato et al.,
-    2017, "Adversarial Training Methods for Semi-Supervised Text
-    Classification"), here one step per word of the batch rather than per
-    token. A regulariser: the classifier must not hang on exact word vectors.
+class LastValue(keras.metrics.Metric):
+    """A metric whose result is the last value it was given (a per-step reading)."""
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+
+    def update_state(self, value):
+        self.value.assign(tf.cast(value, self.dtype))
+
+    def result(self):
+        return tf.identity(self.value)
+
+
+# Per-step readings that `GradientNorms` turns into per-epoch figures.
+STEP_READINGS = ("grad_norm", "grad_norm_largest_weight")
+
+
+class Trainer(keras.Model):
+    """Trains ``classifier`` as Keras would, and reads the gradient at every
+    step before the optimizer clips it: its global norm, and the largest norm
+    of one weight's gradient (what Keras's ``clipnorm`` compares with the limit,
+    weight by weight). `GradientNorms` turns them into per-epoch figures.
 
     Used for training only; the classifier (and the model that holds it) is
     what gets saved.
     """
 
-    def __init__(self, classifier: keras.Model, epsilon: float, **kwargs):
+    def __init__(self, classifier: keras.Model, **kwargs):
         super().__init__(**kwargs)
-        if epsilon <= 0:
-            raise ValueError(f"`epsilon` must be > 0. Received: epsilon={epsilon}")
         self.classifier = classifier
-        self.epsilon = float(epsilon)
-        self.embeddings = classifier.get_layer("embedding").embeddings
-        self.adversarial_loss = keras.metrics.Mean(name="adversarial_loss")
+        self.readings = [LastValue(name) for name in STEP_READINGS]
         self.built = True  # nothing of its own to build: the classifier is built
 
     def call(self, x, training=False):
@@ -84,33 +96,100 @@ class WordAdversarial(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        return y_pred, loss, tape.gradient(loss, self.trainable_weights)
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.trainable_weights)]
+        return y_pred, loss, grads
 
     def test_step(self, data):
         logs = super().test_step(data)
-        logs.pop(self.adversarial_loss.name, None)  # measured in training only
+        for name in (*STEP_READINGS, "adversarial_loss"):  # measured in training only
+            logs.pop(name, None)
         return logs
+
+    def _gradients(self, x, y):
+        """(predictions, loss, gradients, extra metric values by metric)."""
+        y_pred, loss, grads = self._loss_and_gradients(x, y)
+        return y_pred, loss, grads, {}
 
     def train_step(self, data):
         x, y = data[:2]
-        y_pred, loss, grads = self._loss_and_gradients(x, y)
-        i = next(n for n, w in enumerate(self.trainable_weights) if w is self.embeddings)
-        # Rows of words not in the batch have a zero gradient and stay put.
-        step = self.epsilon * tf.math.l2_normalize(tf.convert_to_tensor(grads[i]), axis=-1)
-        original = tf.identity(self.embeddings)
-        self.embeddings.assign_add(step)
-        _, adv_loss, adv_grads = self._loss_and_gradients(x, y)
-        self.embeddings.assign(original)  # exactly, not by subtracting the step
-        total = [tf.convert_to_tensor(a) + tf.convert_to_tensor(b) for a, b in zip(grads, adv_grads)]
-        self.optimizer.apply_gradients(zip(total, self.trainable_weights))
-        for metric in self.metrics:  # Keras tracks adversarial_loss among them
-            if metric is self.adversarial_loss:
-                metric.update_state(adv_loss)
+        y_pred, loss, grads, extra = self._gradients(x, y)
+        norms = tf.stack([tf.norm(g) for g in grads])
+        self.readings[0].update_state(tf.linalg.global_norm(grads))
+        self.readings[1].update_state(tf.reduce_max(norms))
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        for metric in self.metrics:  # Keras tracks our metrics among them
+            if metric in self.readings:
+                continue
+            if metric in extra:
+                metric.update_state(extra[metric])
             elif metric.name == "loss":
                 metric.update_state(loss)
             else:
                 metric.update_state(y, y_pred)
         return {m.name: m.result() for m in self.metrics}
+
+
+class WordAdversarial(Trainer):
+    """Trains ``classifier`` on every batch twice: as it is, and with the vectors
+    of the batch's words each moved by ``epsilon`` in the direction that most
+    increases the loss. Adversarial training on word embeddings (Miyato et al.,
+    2017, "Adversarial Training Methods for Semi-Supervised Text
+    Classification"), here one step per word of the batch rather than per
+    token. A regulariser: the classifier must not hang on exact word vectors.
+    The gradient read (and clipped) is the sum of the two passes'.
+    """
+
+    def __init__(self, classifier: keras.Model, epsilon: float, **kwargs):
+        super().__init__(classifier, **kwargs)
+        if epsilon <= 0:
+            raise ValueError(f"`epsilon` must be > 0. Received: epsilon={epsilon}")
+        self.epsilon = float(epsilon)
+        self.embeddings = classifier.get_layer(EMBEDDING).embeddings
+        self.adversarial_loss = keras.metrics.Mean(name="adversarial_loss")
+
+    def _gradients(self, x, y):
+        y_pred, loss, grads = self._loss_and_gradients(x, y)
+        i = next(n for n, w in enumerate(self.trainable_weights) if w is self.embeddings)
+        # Rows of words not in the batch have a zero gradient and stay put.
+        step = self.epsilon * tf.math.l2_normalize(grads[i], axis=-1)
+        original = tf.identity(self.embeddings)
+        self.embeddings.assign_add(step)
+        _, adv_loss, adv_grads = self._loss_and_gradients(x, y)
+        self.embeddings.assign(original)  # exactly, not by subtracting the step
+        total = [a + b for a, b in zip(grads, adv_grads)]
+        return y_pred, loss, total, {self.adversarial_loss: adv_loss}
+
+
+class GradientNorms(keras.callbacks.Callback):
+    """Per epoch, from the per-step readings of `Trainer`: the median and the
+    largest global gradient norm before clipping, and the share of steps in
+    which ``clipnorm`` clipped some weight's gradient. They replace the
+    per-step readings in the epoch's logs, so the CSV log and the history
+    keep them (`grad_norm_median`, `grad_norm_max`, `clipped_share`)."""
+
+    def __init__(self, clipnorm: float):
+        super().__init__()
+        self.clipnorm = clipnorm
+        self.norms, self.largest = [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.norms, self.largest = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and "grad_norm" in logs:
+            self.norms.append(float(logs["grad_norm"]))
+            self.largest.append(float(logs["grad_norm_largest_weight"]))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for name in STEP_READINGS:
+            logs.pop(name, None)
+        if self.norms:
+            logs["grad_norm_median"] = float(np.median(self.norms))
+            logs["grad_norm_max"] = float(np.max(self.norms))
+            clipped = np.asarray(self.largest) > self.clipnorm if self.clipnorm else np.zeros(len(self.largest), bool)
+            logs["clipped_share"] = float(np.mean(clipped))
 
 
 def _logged_history(csv_path: str) -> dict[str, list[float]]:
@@ -182,7 +261,7 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     """
     cfg.validate()
     classifier = classifier_of(full_model)
-    trainee = WordAdversarial(classifier, cfg.adversarial) if cfg.adversarial else classifier
+    trainee = WordAdversarial(classifier, cfg.adversarial) if cfg.adversarial else Trainer(classifier)
     steps = int(train_ds.cardinality())
     if steps < 0:  # unknown: count the batches
         steps = sum(1 for _ in train_ds)
@@ -208,6 +287,7 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     # written before the backup marks the epoch done, so a run interrupted in
     # between repeats that epoch on --resume rather than losing its log row.
     callbacks = [
+        GradientNorms(cfg.clipnorm),  # first: the epoch's logs then carry its figures
         keras.callbacks.TerminateOnNaN(),
         # Validation, checkpoints and the end of training see the averaged weights.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema else []),
@@ -236,7 +316,8 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
             "Lower --learning-rate or --clipnorm and train again."
         )
     if save_best.best_epoch is not None:
-        # EarlyStopping restores the best weights only when it stops early.
+        # EarlyStopping restores the best weights it saw, but not those of an
+        # epoch before a --resume, which only the checkpoint holds.
         best = keras.saving.load_model(best_path, compile=False, safe_mode=True)
         classifier.set_weights(classifier_of(best).get_weights())
     full_history = _logged_history(csv_path)  # includes epochs before a --resume

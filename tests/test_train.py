@@ -282,3 +282,22 @@ def test_predictions_come_back_in_the_callers_order(tiny_vocab):
     one_by_one = [float(classifier(np.asarray(x if len(x) else [0])[None], training=False)[0, 0]) for x in ids]
     np.testing.assert_allclose(probs, one_by_one, atol=1e-5)
     assert predict_token_ids(classifier, []).shape == (0,)
+
+
+@pytest.mark.parametrize("clipnorm,adversarial", [(1e-6, 0.0), (0.0, 0.0), (1e-6, 0.05)])
+def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clipnorm, adversarial):
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment.fitting import FitConfig, fit
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
+    cfg = FitConfig(epochs=2, clipnorm=clipnorm, adversarial=adversarial)
+    history = fit(model, ds, ds, cfg, str(tmp_path), "lstm", resume=False)["history"]
+    assert len(history["grad_norm_median"]) == 2
+    assert np.all(np.asarray(history["grad_norm_median"]) > 0)
+    assert np.all(np.asarray(history["grad_norm_median"]) <= np.asarray(history["grad_norm_max"]))
+    # Every step's gradient is far above 1e-6: every step clipped; with no limit, none.
+    assert history["clipped_share"] == ([1.0, 1.0] if clipnorm else [0.0, 0.0])
+    assert "grad_norm" not in history and "val_grad_norm_median" not in history
