@@ -176,7 +176,15 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from sentiment import data as imdb
-    from sentiment.evaluate import classification_metrics, plot_curves, predict_token_ids, tfidf_baseline, write_report
+    from sentiment.evaluate import (
+        PREDICTIONS,
+        classification_metrics,
+        plot_curves,
+        predict_token_ids,
+        save_test_predictions,
+        tfidf_baseline,
+        write_report,
+    )
     from sentiment.files import save_model
     from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.fitting import TrainingError, fit
@@ -224,7 +232,8 @@ def main(argv=None) -> int:
         models={},
     )
 
-    histories, ids = {}, None
+    histories, ids, test_probs = {}, None, {}
+    test_lengths = imdb.token_counts(test.texts, vectorizer)  # before the model's length limit
     for cell in args.cells:
         fit_cfg = fit_config(args, cell)
         config = model_config(args, cell)
@@ -244,9 +253,9 @@ def main(argv=None) -> int:
             return 130  # fit() said where the best checkpoint is
 
         t0 = time.perf_counter()
-        probs = predict_token_ids(classifier_of(model), ids["test"])
+        probs = test_probs[cell] = predict_token_ids(classifier_of(model), ids["test"])
         eval_seconds = time.perf_counter() - t0
-        test_metrics = classification_metrics(test.labels, probs)
+        test_metrics = classification_metrics(test.labels, probs, test_lengths)
         tokens = int(sum(len(x) for x in ids["train"]))
         epochs_run = result["epochs_run"]
         history = result["history"]
@@ -278,13 +287,14 @@ def main(argv=None) -> int:
 
     if args.baseline:
         print("\n== TF-IDF + logistic regression baseline")
-        summary.baseline = tfidf_baseline(
-            train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, args.seed
+        summary.baseline, test_probs["tfidf"] = tfidf_baseline(
+            train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, args.seed, test_lengths
         )
         print(f"baseline test accuracy {summary.baseline.test.accuracy:.4f}")
 
     summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
     write_run_metrics(os.path.join(args.out, "metrics.json"), summary)
+    save_test_predictions(os.path.join(args.out, PREDICTIONS), test.ids, test.labels, test_lengths, test_probs)
     choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
     choices_md = None
     if os.path.isfile(choices):
@@ -292,7 +302,10 @@ def main(argv=None) -> int:
             choices_md = f.read()
     write_report(os.path.join(args.out, "report.md"), summary, choices_md)
     plot_curves(os.path.join(args.out, "curves.png"), histories)
-    print(f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, report.md, curves.png")
+    print(
+        f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, {PREDICTIONS}, "
+        "report.md, curves.png"
+    )
     return 0
 
 

@@ -45,6 +45,7 @@ class Split:
     texts: list[str]
     labels: np.ndarray  # int 0/1
     groups: np.ndarray | None = None  # movie of each review, where known
+    ids: list[str] | None = None  # where the review comes from: "test/pos/123_9" (aclImdb), "test/17" (tfds)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -55,6 +56,7 @@ class Split:
             [self.texts[i] for i in index],
             self.labels[index],
             None if self.groups is None else self.groups[index],
+            None if self.ids is None else [self.ids[i] for i in index],
         )
 
 
@@ -139,7 +141,7 @@ def _archive_files(path: str) -> dict[str, bytes]:
 def _from_files(files: dict[str, bytes], source: str) -> Imdb:
     splits, notes = {}, []
     for split in SPLITS:
-        texts, labels, groups = [], [], []
+        texts, labels, groups, ids = [], [], [], []
         for label, cls in enumerate(CLASSES):
             names = sorted((k for k in files if k.startswith(f"{split}/{cls}/")), key=_review_id)
             if not names:
@@ -156,12 +158,15 @@ def _from_files(files: dict[str, bytes], source: str) -> Imdb:
                     raise DataError(f"{source}: {name} is not UTF-8 text ({err.reason}).") from err
                 texts.append(clean(text))
                 labels.append(label)
+                ids.append(name[: -len(".txt")])
                 rid = _review_id(name)
                 groups.append(movies[rid].strip() if movies and rid < len(movies) else None)
         has_groups = all(g is not None for g in groups)
         if not has_groups:
             notes.append(f"{split}: no urls_*.txt, so the validation split is stratified, not grouped by movie")
-        splits[split] = Split(texts, np.array(labels, dtype="int32"), np.array(groups) if has_groups else None)
+        splits[split] = Split(
+            texts, np.array(labels, dtype="int32"), np.array(groups) if has_groups else None, ids
+        )
     return Imdb(splits["train"], splits["test"], source, notes)
 
 
@@ -194,7 +199,7 @@ def _load_tfds() -> Imdb:
         for text, label in tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True)):
             texts.append(clean(text.decode("utf-8")))
             labels.append(int(label))
-        splits[split] = Split(texts, np.array(labels, dtype="int32"))
+        splits[split] = Split(texts, np.array(labels, dtype="int32"), ids=[f"{split}/{i}" for i in range(len(texts))])
     note = "tfds gives no movie ids, so the validation split is stratified, not grouped by movie"
     return Imdb(splits["train"], splits["test"], "tensorflow-datasets imdb_reviews", [note])
 
@@ -232,6 +237,17 @@ def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarr
         lengths = np.count_nonzero(ids, axis=1)
         out.extend(row[:n] for row, n in zip(ids, lengths))
     return out
+
+
+def token_counts(texts: list[str], vectorize, batch_size: int = 1024) -> np.ndarray:
+    """Each text's number of tokens before any length limit, from a
+    TextVectorization (or any text -> right-padded ids function)."""
+    import tensorflow as tf
+
+    counts = []
+    for start in range(0, len(texts), batch_size):
+        counts.append(np.count_nonzero(np.asarray(vectorize(tf.constant(texts[start : start + batch_size]))), axis=1))
+    return np.concatenate(counts) if counts else np.zeros(0, "int64")
 
 
 def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:

@@ -36,6 +36,15 @@ class MetricsFileError(ValueError):
 
 
 @dataclass
+class LengthBucket:
+    """Accuracy on the reviews of one length range (tokens before the model's limit)."""
+
+    label: str  # "<=100", "101-200", ..., ">800"
+    n: int
+    accuracy: float | None  # None for an empty bucket
+
+
+@dataclass
 class ClassificationMetrics:
     """Figures on a labelled set (the test set); positive is class 1."""
 
@@ -46,6 +55,7 @@ class ClassificationMetrics:
     roc_auc: float | None  # None when the set has one class only
     confusion_matrix: list[list[int]]  # rows: true negative/positive; columns: predicted
     n: int  # reviews
+    by_length: list[LengthBucket] = field(default_factory=list)  # empty where not measured
 
 
 @dataclass

@@ -301,3 +301,25 @@ def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clip
     # Every step's gradient is far above 1e-6: every step clipped; with no limit, none.
     assert history["clipped_share"] == ([1.0, 1.0] if clipnorm else [0.0, 0.0])
     assert "grad_norm" not in history and "val_grad_norm_median" not in history
+
+
+def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
+    import numpy as np
+
+    from sentiment.evaluate import PREDICTIONS, load_test_predictions
+    from sentiment.results import load_run_metrics
+
+    out, _ = tiny_run
+    metrics = load_run_metrics(out / "metrics.json")
+    saved = load_test_predictions(out / PREDICTIONS)
+    assert len(saved["ids"]) == len(set(saved["ids"])) == metrics.data.test
+    assert all(i.startswith("test/") for i in saved["ids"])
+    assert set(saved["probs"]) == {"lstm", "gru", "tfidf"}
+    for name, result in [*metrics.models.items(), ("tfidf", metrics.baseline)]:
+        t = result.test
+        p = saved["probs"][name]
+        # The saved probabilities give the reported accuracy, and the buckets add up.
+        assert np.mean((p >= 0.5) == saved["labels"]) == pytest.approx(t.accuracy)
+        assert sum(b.n for b in t.by_length) == t.n
+        assert [b.label for b in t.by_length] == ["<=100", "101-200", "201-400", "401-800", ">800"]
+    assert "Test accuracy by review length" in (out / "report.md").read_text()
