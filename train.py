@@ -295,12 +295,7 @@ def main(argv=None) -> int:
     summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
     write_run_metrics(os.path.join(args.out, "metrics.json"), summary)
     save_test_predictions(os.path.join(args.out, PREDICTIONS), test.ids, test.labels, test_lengths, test_probs)
-    choices = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "model_choices.md")
-    choices_md = None
-    if os.path.isfile(choices):
-        with open(choices, encoding="utf-8") as f:
-            choices_md = f.read()
-    write_report(os.path.join(args.out, "report.md"), summary, choices_md)
+    write_report(os.path.join(args.out, "report.md"), summary)
     plot_curves(os.path.join(args.out, "curves.png"), histories)
     print(
         f"\nWrote {args.out}/: {', '.join(c + '.keras' for c in args.cells)}, metrics.json, {PREDICTIONS}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -200,11 +201,16 @@ def by_length_markdown(summary: RunMetrics) -> list[str]:
     return lines
 
 
-def write_report(path, summary: RunMetrics, choices_md: str | None = None) -> None:
-    """report.md: this run's table, then (if given) what each modelling choice gave."""
+CHOICES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "model_choices.md")
+
+
+def write_report(path, summary: RunMetrics, choices_path: str | None = CHOICES) -> None:
+    """report.md: this run's tables, then what each modelling choice gave
+    (docs/model_choices.md, where there is one)."""
     text = report_markdown(summary)
-    if choices_md:
-        text += "\n" + choices_md.strip() + "\n"
+    if choices_path and os.path.isfile(choices_path):
+        with open(choices_path, encoding="utf-8") as f:
+            text += "\n" + f.read().strip() + "\n"
     write_text(path, text)
 
 
@@ -233,3 +239,77 @@ def plot_curves(path, histories: dict[str, dict]) -> None:
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
+
+
+def reevaluate(folder: str, data: str | None) -> str:
+    """Predicts the test set again with every model in ``folder`` (and the
+    TF-IDF baseline, refitted on the same split), and writes what an older
+    train.py did not: test_predictions.npz and the accuracy by length in
+    metrics.json. Every other figure is kept; a model whose test accuracy
+    differs from the one recorded is an error (the file is not rewritten).
+
+    Returns:
+        A summary of what was written.
+    """
+    from sentiment import data as imdb
+    from sentiment.model import classifier_of, load_model, text_to_ids
+    from sentiment.results import load_run_metrics, write_run_metrics
+
+    metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
+    seed = int(metrics.options.get("seed", 1337))
+    dataset = imdb.load_imdb(data)
+    train_all = imdb.limit(dataset.train, metrics.data.limit, seed)
+    test = imdb.limit(dataset.test, metrics.data.limit, seed)
+    probs, lengths = {}, None
+    for name, result in metrics.models.items():
+        model = load_model(os.path.join(folder, result.file))
+        if lengths is None:
+            lengths = imdb.token_counts(test.texts, model.get_layer("vectorizer"))
+        ids = imdb.token_ids(test.texts, text_to_ids(model))
+        p = probs[name] = predict_token_ids(classifier_of(model), ids)
+        again = classification_metrics(test.labels, p, lengths)
+        if abs(again.accuracy - result.test.accuracy) > 1e-9:
+            raise ValueError(
+                f"{name}: test accuracy {again.accuracy:.5f} now, {result.test.accuracy:.5f} in metrics.json: "
+                "not the same model or data; retrain instead."
+            )
+        result.test.by_length = again.by_length
+    if metrics.baseline is not None:
+        train, val = imdb.train_val_split(train_all, float(metrics.options.get("val_fraction", 0.1)), seed)
+        baseline, probs["tfidf"] = tfidf_baseline(
+            train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, seed, lengths
+        )
+        if abs(baseline.test.accuracy - metrics.baseline.test.accuracy) > 1e-9:
+            raise ValueError(
+                f"baseline: test accuracy {baseline.test.accuracy:.5f} now, {metrics.baseline.test.accuracy:.5f} "
+                "in metrics.json: not the same data; retrain instead."
+            )
+        metrics.baseline.test.by_length = baseline.test.by_length
+    save_test_predictions(os.path.join(folder, PREDICTIONS), test.ids, test.labels, lengths, probs)
+    write_run_metrics(os.path.join(folder, "metrics.json"), metrics)
+    write_report(os.path.join(folder, "report.md"), metrics)
+    return (
+        f"{folder}: {PREDICTIONS} ({len(test.ids):,} reviews; {', '.join(probs)}) and accuracy by length "
+        "in metrics.json and report.md"
+    )
+
+
+def main(argv=None) -> int:
+    """``python -m sentiment.evaluate FOLDER --data PATH``: see `reevaluate`."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(description=reevaluate.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", help="a folder train.py wrote (metrics.json and the .keras files)")
+    p.add_argument("--data", help="the aclImdb folder or its .tar.gz the models were trained on")
+    args = p.parse_args(argv)
+    try:
+        print(reevaluate(args.folder, args.data))
+    except ValueError as err:  # DataError, MetricsFileError, ModelLoadError and mismatches are ValueErrors
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

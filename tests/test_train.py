@@ -323,3 +323,36 @@ def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
         assert sum(b.n for b in t.by_length) == t.n
         assert [b.label for b in t.by_length] == ["<=100", "101-200", "201-400", "401-800", ">800"]
     assert "Test accuracy by review length" in (out / "report.md").read_text()
+
+
+def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from sentiment.evaluate import PREDICTIONS, load_test_predictions, main
+    from sentiment.results import load_run_metrics, write_run_metrics
+
+    out, _ = tiny_run
+    folder = tmp_path / "older"
+    shutil.copytree(out, folder)
+    (folder / PREDICTIONS).unlink()
+    before = load_run_metrics(out / "metrics.json")
+    older = load_run_metrics(folder / "metrics.json")
+    for t in [m.test for m in older.models.values()] + [older.baseline.test]:
+        t.by_length = []  # as train.py wrote it before it measured them
+    write_run_metrics(folder / "metrics.json", older)
+    data = str(out.parent / "data" / "aclImdb")
+    assert main([str(folder), "--data", data]) == 0
+    again = load_run_metrics(folder / "metrics.json")
+    assert again == before  # every figure as train.py wrote it, by length included
+    original, redone = load_test_predictions(out / PREDICTIONS), load_test_predictions(folder / PREDICTIONS)
+    assert original["ids"] == redone["ids"]
+    for name, p in original["probs"].items():
+        np.testing.assert_allclose(redone["probs"][name], p, atol=1e-6)
+    # A model that does not give the recorded figure is refused, and nothing is rewritten.
+    again.models["lstm"].test.accuracy += 0.01
+    write_run_metrics(folder / "metrics.json", again)
+    written = (folder / "metrics.json").read_text()
+    assert main([str(folder), "--data", data]) == 2
+    assert (folder / "metrics.json").read_text() == written
