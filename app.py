@@ -13,15 +13,23 @@ import os
 import zlib
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
+import numpy as np
+
 from sentiment import charts
+from sentiment.evaluate import PREDICTIONS, load_test_predictions
 from sentiment.explain import Explanation, explain
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
 from sentiment.results import MetricsFileError, RunMetrics, load_run_metrics
 from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
+DATA = os.environ.get("SENTIMENT_DATA")  # where to read test reviews; default: the --data the models were trained on
+TABS = ["Explore a review", "Compare LSTM vs GRU"]
+CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
+LISTED = 100  # reviews listed per table
 MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
 WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
 TOP_UNITS = 8  # the summary heatmap's second view: the mean over this many top units
@@ -104,6 +112,27 @@ def trace_review(path: str, mtime: float, text: str) -> Trace:
     """Every gate of the model in ``path`` on ``text``; computed once per
     (model file, text), so changing a view option recomputes nothing."""
     return trace(_load_model(path, mtime), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_predictions(path: str, mtime: float) -> dict | None:
+    del mtime
+    return load_test_predictions(path) if os.path.isfile(path) else None
+
+
+@st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
+def test_reviews(source: str) -> dict[str, str]:
+    """{review id: text} of the test split at ``source`` (an aclImdb folder or archive)."""
+    from sentiment.data import load_imdb
+
+    test = load_imdb(source).test
+    return dict(zip(test.ids, test.texts))
+
+
+def data_source(metrics: RunMetrics) -> str | None:
+    """Where the test reviews are: $SENTIMENT_DATA, else the --data of the run, if it is here."""
+    source = DATA or metrics.options.get("data")
+    return source if source and os.path.exists(source) else None
 
 
 @st.cache_data(show_spinner="Explaining the verdict ...", max_entries=64)
@@ -324,6 +353,68 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         st.altair_chart(curves, width="content")
 
 
+def _load_review(review_id: str, source: str) -> None:
+    """Puts a test review into the explore tab's text box and opens that tab."""
+    st.session_state.review = test_reviews(source)[review_id]
+    st.session_state.example = "(your own)"
+    st.session_state.tab = TABS[0]
+
+
+def disagreements(metrics: RunMetrics) -> None:
+    """Test reviews where the first two models disagree, and where both are confidently wrong."""
+    predictions = _read_predictions(os.path.join(MODELS_DIR, PREDICTIONS), _mtime(os.path.join(MODELS_DIR, PREDICTIONS)))
+    st.subheader("Where the models disagree")
+    names = [n for n in metrics.models if predictions and n in predictions["probs"]][:2]
+    if predictions is None or len(names) < 2:
+        st.info(
+            f"No test predictions of two models in `{MODELS_DIR}/{PREDICTIONS}`: train.py writes them "
+            f"(for models an older train.py saved: `python -m sentiment.evaluate {MODELS_DIR} --data PATH`)."
+        )
+        return
+    a, b = names
+    labels, pa, pb = predictions["labels"], predictions["probs"][a], predictions["probs"][b]
+    frame = pd.DataFrame(
+        {
+            "review": predictions["ids"],
+            "true": np.where(labels == 1, "positive", "negative"),
+            "tokens": predictions["lengths"],
+            f"P(positive) {a.upper()}": pa,
+            f"P(positive) {b.upper()}": pb,
+        }
+    )
+    disagree = ((pa >= 0.5) != (pb >= 0.5))
+    p_true_a, p_true_b = np.where(labels == 1, pa, 1 - pa), np.where(labels == 1, pb, 1 - pb)
+    wrong = (p_true_a <= 1 - CONFIDENT) & (p_true_b <= 1 - CONFIDENT)
+    tables = {
+        f"{a.upper()} and {b.upper()} disagree: {disagree.sum():,} of {len(labels):,} test reviews "
+        f"({a.upper()} right on {np.sum(disagree & (p_true_a > 0.5)):,} of them)": frame[disagree]
+        .assign(gap=np.abs(pa - pb)[disagree]).sort_values("gap", ascending=False).drop(columns="gap"),
+        f"Both confidently wrong (P of the true class at most {1 - CONFIDENT:.1f}): {wrong.sum():,} reviews": frame[wrong]
+        .assign(conf=(p_true_a + p_true_b)[wrong]).sort_values("conf").drop(columns="conf"),
+    }
+    source = data_source(metrics)
+    for i, (title, table) in enumerate(tables.items()):
+        st.markdown(f"**{title}**" + (f"; the {LISTED} most extreme:" if len(table) > LISTED else ":"))
+        table = table.head(LISTED)
+        st.dataframe(table, hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c.startswith("P(")
+        })
+        if table.empty:
+            continue
+        if source is None:
+            st.caption(
+                "The review texts are not on this machine (the run read "
+                f"`{metrics.options.get('data') or 'tensorflow-datasets'}`): set SENTIMENT_DATA to the aclImdb "
+                "folder or archive to open them."
+            )
+            continue
+        choice = st.selectbox("Review", list(table["review"]), key=f"pick_{i}", label_visibility="collapsed")
+        st.button(
+            "Explain this review", key=f"load_{i}", on_click=_load_review, args=(choice, source),
+            help="Opens it in the Explore tab",
+        )
+
+
 def main() -> None:
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
     st.title("Inside LSTM and GRU gates")
@@ -342,11 +433,16 @@ def main() -> None:
         )
         return
     sidebar(models, metrics, metrics_problem)
-    explore_tab, compare_tab = st.tabs(["Explore a review", "Compare LSTM vs GRU"])
-    with explore_tab:
-        explore(models)
-    with compare_tab:
-        compare(metrics, metrics_problem)
+    # Only the open tab runs ("rerun" makes the tabs track which one is open).
+    explore_tab, compare_tab = st.tabs(TABS, key="tab", on_change="rerun")
+    if explore_tab.open:
+        with explore_tab:
+            explore(models)
+    if compare_tab.open:
+        with compare_tab:
+            compare(metrics, metrics_problem)
+            if metrics is not None:
+                disagreements(metrics)
 
 
 main()

@@ -171,5 +171,41 @@ def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
     at = run_app(folder, monkeypatch)
     assert_no_exception(at)
     assert [m.label for m in at.metric] == ["LSTM says", "GRU says"]  # the models still work
+    at.session_state["tab"] = "Compare LSTM vs GRU"
+    at.run()
     for shown in (at.sidebar.caption, at.info):  # the sidebar, and the comparison tab
         assert any("older version of train.py (version 1): retrain with `python train.py" in e.value for e in shown)
+
+
+def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monkeypatch):
+    from sentiment.data import load_imdb
+    from sentiment.results import load_run_metrics
+
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)
+    at.session_state["tab"] = "Compare LSTM vs GRU"
+    at.run()
+    assert_no_exception(at)
+    assert any("disagree" in md.value for md in at.markdown)
+    assert len(at.dataframe) >= 3  # the comparison and the two lists
+    pick = at.selectbox(key="pick_0") if "pick_0" in [s.key for s in at.selectbox] else at.selectbox(key="pick_1")
+    review_id = pick.value
+    at.button(key=pick.key.replace("pick", "load")).click().run()
+    assert_no_exception(at)
+    test = load_imdb(load_run_metrics(out / "metrics.json").options["data"]).test
+    texts = dict(zip(test.ids, test.texts))
+    assert at.session_state["tab"] == "Explore a review"
+    assert at.text_area(key="review").value == texts[review_id]
+    assert len(at.metric) == 2  # both models read it
+
+
+def test_compare_tab_without_predictions_says_how_to_make_them(tiny_run, tmp_path, monkeypatch):
+    out, _ = tiny_run
+    folder = tmp_path / "models"
+    shutil.copytree(out, folder)
+    (folder / "test_predictions.npz").unlink()
+    at = run_app(folder, monkeypatch)
+    at.session_state["tab"] = "Compare LSTM vs GRU"
+    at.run()
+    assert_no_exception(at)
+    assert any("python -m sentiment.evaluate" in i.value for i in at.info)
