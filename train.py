@@ -39,6 +39,11 @@ class RunConfig:
     limit: int | None = option(None, "use only N training and N test reviews (quick runs)", default_text="all")
     baseline: bool = option(True, "also train the TF-IDF + logistic regression baseline")
     resume: bool = option(False, "continue an interrupted run from its last finished epoch")
+    add: bool = option(
+        False,
+        "add these models to the run already in --out (same data and split; its other models and baseline "
+        "are kept), e.g. a cell trained with its own learning rate",
+    )
     verbose: bool = option(False, "show TensorFlow's log lines and warnings")
 
     def validate(self) -> "RunConfig":
@@ -292,6 +297,13 @@ def main(argv=None) -> int:
         )
         print(f"baseline test accuracy {summary.baseline.test.accuracy:.4f}")
 
+    if args.add:
+        try:
+            summary, test_probs = _added_to(args.out, summary, test.ids, test_probs)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        histories = {name.upper(): m.history for name, m in summary.models.items()}
     summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
     write_run_metrics(os.path.join(args.out, "metrics.json"), summary)
     save_test_predictions(os.path.join(args.out, PREDICTIONS), test.ids, test.labels, test_lengths, test_probs)
@@ -302,6 +314,27 @@ def main(argv=None) -> int:
         "report.md, curves.png"
     )
     return 0
+
+
+def _added_to(out: str, summary, test_ids: list[str], test_probs: dict):
+    """This run's models added to the run already in ``out`` (--add): its
+    models, baseline and options are kept, this run's models replace any of
+    the same name. Refused (ValueError) unless both read the same data."""
+    from sentiment.evaluate import PREDICTIONS, load_test_predictions
+    from sentiment.results import load_run_metrics
+
+    earlier = load_run_metrics(os.path.join(out, "metrics.json"))
+    same = (earlier.data.source, earlier.data.train, earlier.data.val, earlier.data.test, earlier.vocabulary_size)
+    if same != (summary.data.source, summary.data.train, summary.data.val, summary.data.test, summary.vocabulary_size):
+        raise ValueError(f"--add: the run in {out} read other data or another split; train into another --out.")
+    saved = load_test_predictions(os.path.join(out, PREDICTIONS))
+    if saved["ids"] != list(test_ids):
+        raise ValueError(f"--add: the test reviews of the run in {out} differ from this run's.")
+    summary.models = {**earlier.models, **summary.models}
+    summary.baseline = summary.baseline or earlier.baseline
+    summary.command = f"{earlier.command} && {summary.command}"
+    summary.options = {**earlier.options, "added": [*earlier.options.get("added", []), summary.options]}
+    return summary, {**saved["probs"], **test_probs}
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Every function reads the model through sub-models of the saved model itself
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import keras
@@ -138,9 +139,21 @@ class _Parts:
         self.head = keras.Model([last.output, *last_mask], classifier.output)
         self.n_head_masks = len(last_mask)
         self.sequences = keras.Model(classifier.input, last.output)
+        # What the last recurrent layer reads, and its forward direction (for gradients.py).
+        self.last_input = keras.Model(classifier.input, keras.tree.flatten(last.input)[0])
+        self.last_forward = dict(layers[-1][1])["forward"]
         self.last = last
         self.directions = [d for d, _ in layers[-1][1]]
         self.n_masks = len(mask)
+        self._functions = {}
+
+    def function(self, fn, *bound, **kw):
+        """``fn`` with ``bound`` first, traced once for this model (a
+        tf.function given a model as an argument retraces for every model)."""
+        key = (fn, *(id(b) for b in bound), *sorted(kw.items()))
+        if key not in self._functions:
+            self._functions[key] = tf.function(functools.partial(fn, *bound, **kw), reduce_retracing=True)
+        return self._functions[key]
 
 
 def _parts(model: keras.Model) -> _Parts:
@@ -169,7 +182,6 @@ def _ones_mask(x) -> list:
     return [tf.ones(tf.shape(x)[:2], tf.bool)]
 
 
-@tf.function(reduce_retracing=True)
 def _probability_and_gradient(reader, x, n_masks):
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -205,7 +217,7 @@ def integrated_gradients(model: keras.Model, text: str, steps: int | None = None
         for start in range(0, len(alphas), CHUNK):
             a = alphas[start : start + CHUNK]
             x = baseline[None] + a[:, None, None] * (vectors - baseline)[None]
-            p, g = _probability_and_gradient(parts.reader, x, parts.n_masks)
+            p, g = parts.function(_probability_and_gradient, parts.reader, n_masks=parts.n_masks)(x)
             probs.append(p.numpy())
             grad_sum += tf.tensordot(weights[start : start + CHUNK], g, axes=1)
         probs = np.concatenate(probs)
@@ -232,13 +244,12 @@ def occlusion(model: keras.Model, text: str, max_variants: int = OCCLUSION_VARIA
     for row, v in zip(batch, variants):
         row[: len(v)] = v
     probs = np.concatenate(
-        [_predict(parts.classifier, tf.constant(batch[s : s + CHUNK])).numpy() for s in range(0, len(batch), CHUNK)]
+        [parts.function(_predict, parts.classifier)(tf.constant(batch[s : s + CHUNK])).numpy() for s in range(0, len(batch), CHUNK)]
     )
-    full = float(_predict(parts.classifier, tf.constant(ids[None])).numpy()[0])
+    full = float(parts.function(_predict, parts.classifier)(tf.constant(ids[None])).numpy()[0])
     return Occlusion(spans, full - probs)
 
 
-@tf.function(reduce_retracing=True)
 def _predict(classifier, ids):
     return classifier(ids, training=False)[:, 0]
 
@@ -248,7 +259,6 @@ def _logit(head, h, n_masks):
     return tf.math.log(p) - tf.math.log1p(-p)
 
 
-@tf.function(reduce_retracing=True)
 def _logit_gradient(sequences, head, ids, n_masks):
     h = tf.identity(sequences(ids, training=False))  # without the mask Keras attached
     with tf.GradientTape() as tape:
@@ -270,7 +280,8 @@ def unit_contributions(model: keras.Model, text: str) -> tuple[list[UnitRanking]
     """
     parts = _parts(model)
     ids = review_ids(model, text)
-    h, logit, grad, at_zero = _logit_gradient(parts.sequences, parts.head, tf.constant(ids[None]), parts.n_head_masks)
+    logit_gradient = parts.function(_logit_gradient, parts.sequences, parts.head, n_masks=parts.n_head_masks)
+    h, logit, grad, at_zero = logit_gradient(tf.constant(ids[None]))
     share = h * grad
     # (directions * units,): summed over the steps where the layer gives every step
     per_unit = (tf.reduce_sum(share, axis=1) if parts.per_step else share)[0].numpy()

@@ -356,3 +356,28 @@ def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp
     written = (folder / "metrics.json").read_text()
     assert main([str(folder), "--data", data]) == 2
     assert (folder / "metrics.json").read_text() == written
+
+
+def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_path):
+    import shutil
+
+    from sentiment.evaluate import PREDICTIONS, load_test_predictions
+    from sentiment.results import load_run_metrics
+
+    out, _ = tiny_run
+    folder = tmp_path / "run"
+    shutil.copytree(out, folder)
+    data = str(out.parent / "data" / "aclImdb")
+    common = ["--data", data, "--out", str(folder), "--limit", "40", "--epochs", "1", "--units", "4",
+              "--embedding-dim", "4", "--vocab-size", "100"]
+    result = run_train(*common, "--cells", "elman", "--learning-rate", "0.01", "--no-baseline", "--add")
+    assert result.returncode == 0, result.stderr[-3000:]
+    before, after = load_run_metrics(out / "metrics.json"), load_run_metrics(folder / "metrics.json")
+    assert list(after.models) == ["lstm", "gru", "elman"]
+    assert after.models["lstm"] == before.models["lstm"] and after.baseline == before.baseline
+    assert after.models["elman"].fit_config["learning_rate"] == 0.01
+    assert set(load_test_predictions(folder / PREDICTIONS)["probs"]) == {"lstm", "gru", "elman", "tfidf"}
+    assert "--add" in after.command and "&&" in after.command
+    # Another split cannot be added.
+    result = run_train(*common, "--cells", "elman", "--val-fraction", "0.3", "--no-baseline", "--add")
+    assert result.returncode == 2 and "other data or another split" in result.stderr
