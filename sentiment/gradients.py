@@ -45,7 +45,7 @@ class Reach:
 
     tokens: list[str]
     embedding: np.ndarray  # |∂logit/∂x_t| for each token's word vector
-    recurrence: np.ndarray  # |∂(w·h_T)/∂h_t|: through the recurrence alone, forward direction
+    recurrence: np.ndarray  # |∂(w·h_T)/∂s_t|, s_t every carried state: through the recurrence alone
 
     @property
     def distance(self) -> np.ndarray:
@@ -62,18 +62,20 @@ def _embedding_gradient(reader, x, n_masks):
 
 
 def _recurrence_gradient(rnn, x, direction):
-    """|∂(direction·h_T)/∂h_t| for every t: a zero added to the state after
-    each step, differentiated at zero, through Keras's own time loop."""
+    """|∂(direction·h_T)/∂s_t| for every t, ``s_t`` every state the cell
+    carries (h; h and c for the LSTM): a zero added to each state after each
+    step, differentiated at zero, through Keras's own time loop."""
     cell = rnn.cell
-    units = cell.units
-    zeros = tf.zeros(tf.concat([tf.shape(x)[:2], [units]], 0))
+    units, n_states = cell.units, len(cell.state_names)
+    width = units * n_states
+    zeros = tf.zeros(tf.concat([tf.shape(x)[:2], [width]], 0), dtype=x.dtype)
     with tf.GradientTape() as tape:
         tape.watch(zeros)
 
         def step(inputs, states):
-            x_t, nudge = inputs[:, :-units], inputs[:, -units:]
+            x_t, nudge = inputs[:, :-width], inputs[:, -width:]
             _, new_states, _ = cell.step(x_t, states)
-            new_states = [new_states[0] + nudge, *new_states[1:]]
+            new_states = [s + nudge[:, k * units : (k + 1) * units] for k, s in enumerate(new_states)]
             return new_states[0], new_states
 
         initial = rnn.get_initial_state(batch_size=tf.shape(x)[0])
@@ -89,21 +91,52 @@ def gradient_reach(model: keras.Model, text: str) -> Reach:
     """Gradient norms by token for ``text`` (see the module's docstring).
 
     The recurrence-alone curve is for the forward direction of the last
-    recurrent layer, its inputs held fixed; the direction it is projected on is
+    recurrent layer, its inputs held fixed, with respect to every state the
+    cell carries (h, and the LSTM's c); the direction it is projected on is
     the gradient of the logit with respect to that direction's final state
     (for a last-state model with a Dense classifier: the classifier's weights).
     """
     parts = _parts(model)
     ids = review_ids(model, text)
-    vectors = tf.gather(parts.embedding.embeddings, ids)[None]
-    embedding = parts.function(_embedding_gradient, parts.reader, n_masks=parts.n_masks)(vectors)[0].numpy()
-    batch = tf.constant(ids[None])
+    embedding, recurrence = reach_of_ids(model, ids[None])
+    return Reach([str(parts.vocab[i]) for i in ids], embedding[0], recurrence[0])
+
+
+def reach_of_ids(model: keras.Model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`gradient_reach`'s two curves for a batch of reviews of one length
+    (token ids, no padding), each (batch, tokens)."""
+    parts = _parts(model)
+    batch = tf.constant(ids)
+    vectors = tf.gather(parts.embedding.embeddings, batch)
+    embedding = parts.function(_embedding_gradient, parts.reader, n_masks=parts.n_masks)(vectors).numpy()
     _, _, grad, _ = parts.function(_logit_gradient, parts.sequences, parts.head, n_masks=parts.n_head_masks)(batch)
     units = parts.last_forward.cell.units
-    direction = (grad[:, -1, :units] if parts.per_step else grad[:, :units])
+    direction = grad[:, -1, :units] if parts.per_step else grad[:, :units]
     x = parts.last_input(batch, training=False)
-    recurrence = parts.function(_recurrence_gradient, parts.last_forward)(x, direction)[0].numpy()
-    return Reach([str(parts.vocab[i]) for i in ids], embedding, recurrence)
+    recurrence = parts.function(_recurrence_gradient, parts.last_forward)(x, direction).numpy()
+    return embedding, recurrence
+
+
+def reach_of_reviews(model: keras.Model, texts: list[str], step: int = 32) -> list[Reach]:
+    """`gradient_reach` for many reviews, batched: each review is cut to its
+    last ``step``·k tokens (the largest multiple of ``step`` that fits; a
+    shorter review is kept whole), so that reviews of one length run together.
+    The curves are read from the end, so the cut loses only the first tokens."""
+    parts = _parts(model)
+    groups: dict[int, list[np.ndarray]] = {}
+    for text in texts:
+        ids = review_ids(model, text)
+        n = len(ids) if len(ids) < step else step * (len(ids) // step)
+        groups.setdefault(n, []).append(ids[len(ids) - n :])
+    out = []
+    for n, rows in sorted(groups.items()):
+        for start in range(0, len(rows), 64):
+            chunk = np.stack(rows[start : start + 64])
+            embedding, recurrence = reach_of_ids(model, chunk)
+            out += [
+                Reach([str(parts.vocab[i]) for i in r], e, c) for r, e, c in zip(chunk, embedding, recurrence)
+            ]
+    return out
 
 
 def retention(trace: Trace) -> dict[str, np.ndarray]:
@@ -181,3 +214,71 @@ def reach_profile(reaches: list[Reach], distances=DISTANCES) -> dict[str, dict[s
                 rows[key].append(float(np.percentile(values, q)) if len(values) else None)
         out[kind] = rows
     return out
+
+
+ANALYSIS = "why_gates.json"  # beside metrics.json
+
+
+def analyse(folder: str, data: str | None, reviews: int = 500, seed: int = 0) -> dict:
+    """Gradient reach (median and band over ``reviews`` test reviews) and gate
+    saturation for every model in ``folder``, trained and, for the reach, as
+    the same architecture at initialisation (the run's seed, untrained).
+
+    Returns:
+        What it writes to ``folder``/why_gates.json.
+    """
+    import os
+    import time
+
+    from sentiment import data as imdb
+    from sentiment.files import write_json
+    from sentiment.model import ModelConfig, build_model, load_model, vocabulary_of
+    from sentiment.results import load_run_metrics
+    from sentiment.traces import trace
+
+    metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
+    test = imdb.load_imdb(data).test
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(test), size=min(reviews, len(test)), replace=False))
+    texts = [test.texts[i] for i in sample]
+    out = {"reviews": len(texts), "review_ids": [test.ids[i] for i in sample], "distances": list(DISTANCES), "models": {}}
+    for name, result in metrics.models.items():
+        start = time.perf_counter()
+        trained = load_model(os.path.join(folder, result.file))
+        config = ModelConfig(**result.model_config)
+        untrained = build_model(config, [str(t) for t in vocabulary_of(trained)])  # seeded as the run was
+        entry = {}
+        for state, model in (("trained", trained), ("initial", untrained)):
+            entry[state] = {"reach": reach_profile(reach_of_reviews(model, texts))}
+        sat = saturation([trace(trained, t) for t in texts])
+        entry["trained"]["saturation"] = {label: {g: a.tolist() for g, a in gates.items()} for label, gates in sat.items()}
+        out["models"][name] = entry
+        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    write_json(os.path.join(folder, ANALYSIS), out)
+    return out
+
+
+def main(argv=None) -> int:
+    """``python -m sentiment.gradients FOLDER --data PATH``: see `analyse`."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(description=analyse.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("folder", help="a folder train.py wrote (metrics.json and the .keras files)")
+    p.add_argument("--data", help="the aclImdb folder or its .tar.gz (default: tensorflow-datasets)")
+    p.add_argument("--reviews", type=int, default=500, help="test reviews to average over (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="which reviews: the seed of the sample (default: 0)")
+    args = p.parse_args(argv)
+    if args.reviews < 1:
+        p.error(f"--reviews must be at least 1 (got {args.reviews})")
+    try:
+        analyse(args.folder, args.data, args.reviews, args.seed)
+    except ValueError as err:  # DataError, MetricsFileError, ModelLoadError
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"Wrote {args.folder}/{ANALYSIS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
