@@ -18,7 +18,8 @@ import streamlit as st
 
 import numpy as np
 
-from sentiment import charts
+from sentiment import charts, why_charts
+from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.evaluate import PREDICTIONS, load_test_predictions
 from sentiment.explain import Explanation, explain
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
@@ -27,7 +28,8 @@ from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 DATA = os.environ.get("SENTIMENT_DATA")  # where to read test reviews; default: the --data the models were trained on
-TABS = ["Explore a review", "Compare LSTM vs GRU"]
+LESSON_DIR = os.environ.get("SENTIMENT_LESSON", os.path.join(MODELS_DIR, "lesson"))  # the last-state models
+TABS = ["Explore a review", "Compare LSTM vs GRU", "Why gates?"]
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
 MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
@@ -139,6 +141,23 @@ def data_source(metrics: RunMetrics) -> str | None:
 def explain_review(path: str, mtime: float, text: str) -> Explanation:
     """Word attributions and unit ranking, once per (model file, text)."""
     return explain(_load_model(path, mtime), text)
+
+
+@st.cache_data(show_spinner="Following the gradient back ...", max_entries=64)
+def reach_review(path: str, mtime: float, text: str) -> Reach:
+    return gradient_reach(_load_model(path, mtime), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_json(path: str, mtime: float) -> dict | None:
+    del mtime
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 # -- sections --------------------------------------------------------------------------------------
@@ -415,6 +434,169 @@ def disagreements(metrics: RunMetrics) -> None:
         )
 
 
+def _median_at(analysis: dict, name: str, state: str, kind: str, distance: int) -> float | None:
+    p = analysis["models"][name][state]["reach"][kind]
+    return p["median"][p["distance"].index(distance)] if distance in p["distance"] else None
+
+
+def why_gates(models: dict, metrics: RunMetrics | None) -> None:
+    """The argument for gates, measured: accuracy by length, how far back the
+    gradient reaches (this review and 500 test reviews), what the gates keep,
+    gradient norms in training, gate saturation."""
+    st.markdown(
+        "Our reference notes make one argument above all: back-propagation through time multiplies one factor per "
+        "step. The Elman RNN's, ∂h_t/∂h_t−1 = diag(1−h_t²)·W, shrinks (or grows) the gradient geometrically, so "
+        "words far from the end hardly teach it; the LSTM's additive cell, c' = f⊙c + i⊙c̃ (∂c_t/∂c_t−1 = "
+        "diag(f_t)), and the GRU's h' = (1−z)⊙h + z⊙h̃ pass it on wherever the gates stay open. The views below "
+        "measure that on real reviews, with textbook models: one direction, the final state alone feeds the "
+        "classifier (the main models' max-and-mean pooling gives every word a short path and hides the effect)."
+    )
+    lesson, errors = load_models(LESSON_DIR)
+    lesson_metrics, problem = load_metrics(LESSON_DIR)
+    for file, message in errors.items():
+        st.error(f"**{file}** could not be loaded: {message}")
+    if not lesson or lesson_metrics is None:
+        st.info(
+            f"No last-state models in `{LESSON_DIR}/` ({problem or 'no .keras files'}). Train them with\n\n```\n"
+            "python train.py --data PATH --cells elman jordan lstm gru --pooling last --no-bidirectional "
+            f"--adversarial 0 --out {LESSON_DIR}\n```"
+        )
+        return
+    accuracy_by_length(lesson_metrics, metrics)
+    text = st.session_state.get("review", "")
+    if text.strip():
+        reach_this_review(lesson, text[:MAX_CHARS])
+    analysis_path = os.path.join(LESSON_DIR, ANALYSIS)
+    analysis = _read_json(analysis_path, _mtime(analysis_path))
+    if analysis is None:
+        st.info(f"No `{analysis_path}` yet: `python -m sentiment.gradients {LESSON_DIR} --data PATH` writes it.")
+    else:
+        reach_on_average(analysis)
+    if text.strip():
+        kept_in_memory(lesson, text[:MAX_CHARS])
+    gradient_norms(lesson_metrics)
+    if analysis is not None:
+        gate_saturation(analysis)
+
+
+def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -> None:
+    st.subheader("Accuracy by review length")
+    results = {f"{n.upper()} (last state)": m.test for n, m in lesson_metrics.models.items()}
+    if metrics is not None:
+        results |= {f"{n.upper()} (pooled, bidirectional)": m.test for n, m in metrics.models.items()}
+        if metrics.baseline:
+            results["TF-IDF baseline"] = metrics.baseline.test
+    chart = why_charts.by_length_chart(results)
+    if chart is None:
+        st.info("These metrics have no accuracy by length: retrain, or run `python -m sentiment.evaluate`.")
+        return
+    st.altair_chart(chart, width="content")
+    longest = {name: t.by_length[-2] for name, t in results.items() if len(t.by_length) >= 2}  # 401-800 tokens
+    if longest:
+        ranked = sorted(longest.items(), key=lambda kv: -(kv[1].accuracy or 0))
+        st.caption(
+            f"What to look for: if vanishing gradients hurt, last-state models lose accuracy as reviews grow. "
+            f"On the {ranked[0][1].n:,} test reviews of {ranked[0][1].label} tokens: "
+            + ", ".join(f"{name} {100 * b.accuracy:.1f}%" for name, b in ranked if b.accuracy is not None)
+            + ". (The models read 800 tokens: the first 200 and the last 600 of a longer review.)"
+        )
+
+
+def reach_this_review(lesson: dict, text: str) -> None:
+    st.subheader("How far back the gradient reaches: this review")
+    reaches = {}
+    for name, (path, _) in lesson.items():
+        try:
+            reaches[name.upper()] = reach_review(path, _mtime(path), text)
+        except ValueError as err:
+            st.warning(f"{name.upper()}: {err}")
+            return
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Through everything**: ∂logit/∂(word vector)")
+        st.altair_chart(why_charts.reach_chart(reaches, "embedding"), width="content")
+    with right:
+        st.markdown("**Through the recurrence alone**: ∂(w·h_T)/∂(state at t)")
+        st.altair_chart(why_charts.reach_chart(reaches, "recurrence"), width="content")
+    st.caption(
+        "The review from the explore tab. Each curve is divided by its value at the last word; log scales, so a "
+        "geometric decay (the Elman RNN's textbook fate) is a straight line falling. w is the direction the "
+        "classifier reads the final state in; 'state' is everything the cell carries (for the LSTM, h and c)."
+    )
+
+
+def reach_on_average(analysis: dict) -> None:
+    st.subheader(f"How far back the gradient reaches: {analysis['reviews']} test reviews")
+    kind = st.radio(
+        "Gradient", ["through the recurrence alone", "through everything (word vectors)"], horizontal=True,
+        key="reach_kind",
+    )
+    key = "recurrence" if kind.startswith("through the recurrence") else "embedding"
+    st.altair_chart(why_charts.reach_profile_chart(analysis, key), width="content")
+    names = list(analysis["models"])
+    at = {n: (_median_at(analysis, n, "trained", key, 32), _median_at(analysis, n, "initial", key, 32)) for n in names}
+    st.caption(
+        "Median (line) and middle half (band) over the reviews, by distance from the end; trained models beside the "
+        "same architectures at initialisation (Glorot input weights, orthogonal recurrent weights, the LSTM's "
+        "forget bias at 1), untrained. What is left 32 tokens back, trained / untrained: "
+        + ", ".join(f"{n.upper()} {t:.2g} / {i:.2g}" for n, (t, i) in at.items() if t is not None and i is not None)
+        + ". Read it as measured, not as the textbook says: which curve falls fastest is an outcome of training."
+    )
+
+
+def kept_in_memory(lesson: dict, text: str) -> None:
+    gated = {n: (p, m) for n, (p, m) in lesson.items() if recurrent_cell_name(m) in ("lstm", "gru")}
+    if not gated:
+        return
+    st.subheader("What the gates keep")
+    st.caption(
+        "For each word, the share of what the cell wrote there that is still in memory at the end, straight from "
+        "the gates: the product of the forget gates after it, ∏f (LSTM: c' = f⊙c + i⊙c̃), or of (1−z) (GRU: "
+        "h' = (1−z)⊙h + z⊙h̃); the mean over units. The Elman and Jordan cells have no such gate: they rewrite "
+        "their whole state at every word."
+    )
+    for name, (path, _) in gated.items():
+        try:
+            t = trace_review(path, _mtime(path), text)
+        except ValueError:
+            continue
+        kept = retention(t)
+        for label, values in kept.items():
+            st.markdown(f"**{name.upper()}** ({label})")
+            st.markdown(why_charts.retention_text(t.tokens, values, 0, min(len(t.tokens), 300)), unsafe_allow_html=True)
+
+
+def gradient_norms(lesson_metrics: RunMetrics) -> None:
+    chart = why_charts.grad_norm_chart(lesson_metrics)
+    if chart is None:
+        return
+    st.subheader("Exploding gradients and clipping, in training")
+    st.altair_chart(chart, width="content")
+    shares = {
+        n.upper(): m.history.get("clipped_share", []) for n, m in lesson_metrics.models.items() if m.history.get("clipped_share")
+    }
+    st.caption(
+        "The global gradient norm before clipping, per epoch: the median step and the largest. Spikes far above the "
+        "median are the exploding side of the same product of Jacobians; clipping (each weight's gradient to norm "
+        f"{next(iter(lesson_metrics.models.values())).fit_config.get('clipnorm')}) caps them. Share of steps clipped, "
+        "by epoch: " + "; ".join(f"{n} " + ", ".join(f"{s:.0%}" for s in v) for n, v in shares.items()) + "."
+    )
+
+
+def gate_saturation(analysis: dict) -> None:
+    chart = why_charts.saturation_chart(analysis)
+    if chart is None:
+        return
+    st.subheader("Gate saturation")
+    st.altair_chart(chart, width="content")
+    st.caption(
+        f"Each dot is a unit: how often, over the tokens of {analysis['reviews']} test reviews, its gate is nearly "
+        "shut (< 0.1) and nearly open (> 0.9) (Karpathy, Johnson and Fei-Fei 2015). Units near the top left are "
+        "open gates: a forget gate there keeps its memory across long stretches; dots near the origin are gates "
+        "that interpolate. A saturated gate passes gradient exactly where it passes memory."
+    )
+
+
 def main() -> None:
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
     st.title("Inside LSTM and GRU gates")
@@ -434,7 +616,7 @@ def main() -> None:
         return
     sidebar(models, metrics, metrics_problem)
     # Only the open tab runs ("rerun" makes the tabs track which one is open).
-    explore_tab, compare_tab = st.tabs(TABS, key="tab", on_change="rerun")
+    explore_tab, compare_tab, why_tab = st.tabs(TABS, key="tab", on_change="rerun")
     if explore_tab.open:
         with explore_tab:
             explore(models)
@@ -443,6 +625,9 @@ def main() -> None:
             compare(metrics, metrics_problem)
             if metrics is not None:
                 disagreements(metrics)
+    if why_tab.open:
+        with why_tab:
+            why_gates(models, metrics)
 
 
 main()

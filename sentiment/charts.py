@@ -180,9 +180,10 @@ def _color(value: float, low: float, high: float, negative=(200, 40, 40), positi
     return f"rgb({r:.0f},{g:.0f},{b:.0f})"
 
 
-def _spans(tokens: list[str], values, low: float, high: float, label: str, colors: dict) -> str:
+def _spans(tokens: list[str], values, low: float, high: float, label: str, colors: dict, start: int = 0) -> str:
+    """``tokens`` as coloured spans; ``start``: the first one's position in the review (for the hover)."""
     spans = []
-    for i, (token, v) in enumerate(zip(tokens, values)):
+    for i, (token, v) in enumerate(zip(tokens, values), start=start):
         t = (v - low) / (high - low)
         dark = (t > 0.6) if low >= 0 else abs(2 * t - 1) > 0.6
         spans.append(
@@ -211,7 +212,7 @@ def shaded_text(layer: LayerTrace, name: str, tokens: list[str], start: int = 0,
     q = layer.quantity(name)
     low, high = color_range(q, means)
     left, right = ("closed", "open") if q.is_gate else ("negative", "positive")
-    body = _spans(tokens[start:end], means, low, high, f"{name} (mean)", {})
+    body = _spans(tokens[start:end], means, low, high, f"{name} (mean)", {}, start)
     return f'<div style="line-height:1.9">{body}</div>' + legend(low, high, f"{name} {left}", right)
 
 
@@ -223,7 +224,7 @@ def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end:
     negative, green towards positive; one scale for the whole review."""
     end = len(tokens) if end is None else end
     reach = max(float(np.max(np.abs(scores))), 1e-6)
-    body = _spans(tokens[start:end], scores[start:end], -reach, reach, "share of P(positive)", ATTRIBUTION_COLORS)
+    body = _spans(tokens[start:end], scores[start:end], -reach, reach, "share of P(positive)", ATTRIBUTION_COLORS, start)
     return f'<div style="line-height:1.9">{body}</div>' + legend(
         -reach, reach, "pushes negative", "pushes positive", ATTRIBUTION_COLORS
     )

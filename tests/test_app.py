@@ -209,3 +209,50 @@ def test_compare_tab_without_predictions_says_how_to_make_them(tiny_run, tmp_pat
     at.run()
     assert_no_exception(at)
     assert any("python -m sentiment.evaluate" in i.value for i in at.info)
+
+
+@pytest.fixture(scope="module")
+def tiny_lesson(tiny_run, tmp_path_factory):
+    """Last-state Elman and LSTM models on the tiny data, with their why_gates.json."""
+    from conftest import run_train
+    from sentiment.gradients import main as analyse
+
+    out, _ = tiny_run
+    data = str(out.parent / "data" / "aclImdb")
+    lesson = tmp_path_factory.mktemp("lesson")
+    result = run_train(
+        "--data", data, "--out", str(lesson), "--limit", "40", "--epochs", "1", "--units", "4",
+        "--embedding-dim", "4", "--vocab-size", "100", "--cells", "elman", "lstm", "--pooling", "last",
+        "--no-bidirectional", "--adversarial", "0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert analyse([str(lesson), "--data", data, "--reviews", "25"]) == 0
+    return lesson
+
+
+def test_why_gates_tab_shows_every_view(tiny_run, tiny_lesson, monkeypatch):
+    out, _ = tiny_run
+    monkeypatch.setenv("SENTIMENT_LESSON", str(tiny_lesson))
+    at = run_app(out, monkeypatch)
+    at.session_state["tab"] = "Why gates?"
+    at.run()
+    assert_no_exception(at)
+    headers = [h.value for h in at.subheader]
+    for title in ("Accuracy by review length", "How far back the gradient reaches: this review",
+                  "How far back the gradient reaches: 25 test reviews", "What the gates keep",
+                  "Exploding gradients and clipping, in training", "Gate saturation"):
+        assert title in headers, headers
+    assert len(charts(at)) >= 6
+    assert any("32 tokens back" in c.value for c in at.caption)
+    at.radio(key="reach_kind").set_value("through everything (word vectors)").run()
+    assert_no_exception(at)
+
+
+def test_why_gates_tab_without_lesson_models_says_how_to_train_them(tiny_run, tmp_path, monkeypatch):
+    out, _ = tiny_run
+    monkeypatch.setenv("SENTIMENT_LESSON", str(tmp_path / "none"))
+    at = run_app(out, monkeypatch)
+    at.session_state["tab"] = "Why gates?"
+    at.run()
+    assert_no_exception(at)
+    assert any("--pooling last --no-bidirectional" in i.value for i in at.info)
