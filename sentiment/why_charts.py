@@ -12,6 +12,15 @@ from sentiment.gradients import Reach
 from sentiment.results import ClassificationMetrics, RunMetrics
 
 RETENTION_COLORS = {"negative": (255, 255, 255), "positive": (30, 90, 200)}
+# One colour per cell in every chart of the tab: the two simple RNNs warm, the gated cells cool.
+CELL_COLORS = {"ELMAN": "#d62728", "JORDAN": "#ff7f0e", "LSTM": "#1f77b4", "GRU": "#2ca02c"}
+
+
+def _model_color(names) -> alt.Color:
+    names = list(dict.fromkeys(names))
+    known = [n for n in CELL_COLORS if n in names] + [n for n in names if n not in CELL_COLORS]
+    palette = [CELL_COLORS.get(n, "#7f7f7f") for n in known]
+    return alt.Color("model:N", scale=alt.Scale(domain=known, range=palette), title="model")
 
 
 def by_length_chart(results: dict[str, ClassificationMetrics]) -> alt.Chart | None:
@@ -32,7 +41,7 @@ def by_length_chart(results: dict[str, ClassificationMetrics]) -> alt.Chart | No
         .encode(
             x=alt.X("length:N", sort=order, title="review length (tokens)", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format="%"), title="test accuracy"),
-            color=alt.Color("model:N", title="model"),
+            color=alt.Color("model:N", title="model", legend=alt.Legend(labelLimit=260)),
             tooltip=["model", "length", alt.Tooltip("accuracy:Q", format=".2%"), alt.Tooltip("reviews:Q", format=",")],
         )
     )
@@ -54,7 +63,7 @@ def reach_chart(reaches: dict[str, Reach], kind: str) -> alt.Chart:
         .encode(
             x=alt.X("distance:Q", scale=alt.Scale(type="log"), title="tokens from the end of the review (1: the last)"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="gradient norm / its value at the last token"),
-            color=alt.Color("model:N"),
+            color=_model_color(reaches),
             tooltip=["model", "token", "distance", alt.Tooltip("norm:Q", format=".2e")],
         )
     )
@@ -69,12 +78,12 @@ def reach_profile_chart(analysis: dict, kind: str) -> alt.Chart:
             p = entry[state]["reach"][kind]
             for d, med, lo, hi, n in zip(p["distance"], p["median"], p["q25"], p["q75"], p["n"]):
                 if med is not None and n >= 20:  # too few reviews that long: no summary
-                    rows.append({"model": name, "state": label, "distance": d + 1, "median": max(med, 1e-12),
+                    rows.append({"model": name.upper(), "state": label, "distance": d + 1, "median": max(med, 1e-12),
                                  "q25": max(lo, 1e-12), "q75": max(hi, 1e-12), "reviews": n})
     df = pd.DataFrame(rows)
     base = alt.Chart(df).encode(
         x=alt.X("distance:Q", scale=alt.Scale(type="log"), title="tokens from the end (1: the last)"),
-        color=alt.Color("model:N"),
+        color=_model_color(df["model"]),
     )
     band = base.mark_area(opacity=0.15).encode(y=alt.Y("q25:Q", scale=alt.Scale(type="log")), y2="q75:Q")
     line = base.mark_line(point=True).encode(
@@ -103,8 +112,8 @@ def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
         .encode(
             x=alt.X("epoch:O"),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="global gradient norm before clipping"),
-            color="model:N",
             strokeDash=alt.StrokeDash("statistic:N", title="per epoch"),
+            color=_model_color(pd.DataFrame(rows)["model"]),
             tooltip=["model", "epoch", "statistic", alt.Tooltip("norm:Q", format=".3g"),
                      alt.Tooltip("clipped:Q", format=".0%", title="steps clipped"), "clipnorm"],
         )
@@ -117,19 +126,20 @@ def saturation_chart(analysis: dict) -> alt.Chart | None:
     for name, entry in analysis["models"].items():
         for label, gates in entry["trained"].get("saturation", {}).items():
             for gate, (below, above) in gates.items():
-                rows += [{"model": name.upper(), "layer": label, "gate": gate, "unit": u, "below 0.1": b, "above 0.9": a}
+                rows += [{"model": name.upper(), "layer": label, "gate": gate, "unit": u, "shut": b, "open": a}
                          for u, (b, a) in enumerate(zip(below, above))]
     if not rows:
         return None
     return (
-        alt.Chart(pd.DataFrame(rows), width=200, height=200)
+        alt.Chart(pd.DataFrame(rows), width=150, height=150)
         .mark_circle(size=40, opacity=0.7)
         .encode(
-            x=alt.X("below 0.1:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens < 0.1 (shut)"),
-            y=alt.Y("above 0.9:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens > 0.9 (open)"),
-            color="model:N",
-            tooltip=["model", "layer", "gate", "unit", alt.Tooltip("below 0.1:Q", format=".0%"),
-                     alt.Tooltip("above 0.9:Q", format=".0%")],
+            # (field names without dots: Vega-Lite reads "a.b" as a nested field)
+            x=alt.X("shut:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens < 0.1 (shut)"),
+            y=alt.Y("open:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens > 0.9 (open)"),
+            color=_model_color([r["model"] for r in rows]),
+            tooltip=["model", "layer", "gate", "unit", alt.Tooltip("shut:Q", format=".0%", title="< 0.1"),
+                     alt.Tooltip("open:Q", format=".0%", title="> 0.9")],
         )
         .facet(column=alt.Column("gate:N", title=None))
     )
