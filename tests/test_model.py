@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, TINY_REVIEWS, real_archive
-from sentiment.inspect import predict, trace
+from conftest import ROOT, TINY_REVIEWS, predict, real_archive
+from sentiment.inspect import trace
 from sentiment.model import (
     HeadTail,
     ModelConfig,
@@ -51,9 +51,9 @@ def test_save_and_load_in_a_fresh_process_gives_identical_predictions(tiny_model
     tiny_model.save(path)
     expected = predict(tiny_model, TEXTS)
     code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "from sentiment.model import load_model; from sentiment.inspect import predict;"
-        "m = load_model(sys.argv[2]); print(json.dumps(predict(m, json.loads(sys.argv[3])).tolist()))"
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import tensorflow as tf;"
+        "from sentiment.model import load_model; m = load_model(sys.argv[2]);"
+        "print(json.dumps(m.predict(tf.constant(json.loads(sys.argv[3])), verbose=0)[:, 0].tolist()))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, ROOT, path, json.dumps(TEXTS)], capture_output=True, text=True, check=True

@@ -17,10 +17,9 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, TINY_REVIEWS, run_train
-from sentiment.inspect import predict, trace
+from conftest import ROOT, TINY_REVIEWS, predict, run_train, write_aclimdb
+from sentiment.inspect import trace
 from sentiment.model import ModelConfig, ModelLoadError, build_model, load_model
-from test_data import write_aclimdb
 
 NASTY = {
     "empty": "",

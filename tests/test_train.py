@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-from conftest import real_archive, run_train
-from test_data import write_aclimdb
+from conftest import predict, real_archive, run_train, write_aclimdb
 
 
 def test_limit_run_writes_every_artifact(tiny_run):
@@ -30,7 +29,7 @@ def test_limit_run_writes_every_artifact(tiny_run):
 
 
 def test_saved_models_reload_and_predict(tiny_run):
-    from sentiment.inspect import predict, trace
+    from sentiment.inspect import trace
     from sentiment.model import load_model
 
     out, _ = tiny_run
