@@ -25,6 +25,7 @@ def assert_no_exception(at: AppTest):
     assert not at.exception, [e.value for e in at.exception]
 
 
+@pytest.mark.slow
 def test_default_review_shows_every_model_and_its_heatmaps(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -40,6 +41,7 @@ def test_default_review_shows_every_model_and_its_heatmaps(tiny_run, monkeypatch
 
 
 @pytest.mark.parametrize("example", ["Clearly negative", "Mixed", "Negated", "Long"])
+@pytest.mark.slow
 def test_picking_an_example_fills_the_box_and_predicts(tiny_run, monkeypatch, example):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -51,6 +53,7 @@ def test_picking_an_example_fills_the_box_and_predicts(tiny_run, monkeypatch, ex
     assert len(at.metric) == 2
 
 
+@pytest.mark.slow
 def test_typed_review_and_detail_choices(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -64,6 +67,7 @@ def test_typed_review_and_detail_choices(tiny_run, monkeypatch):
     assert any("reset" in md.value for md in at.markdown)
 
 
+@pytest.mark.slow
 def test_empty_input_asks_for_a_review(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -73,6 +77,7 @@ def test_empty_input_asks_for_a_review(tiny_run, monkeypatch):
     assert not at.metric
 
 
+@pytest.mark.slow
 def test_long_review_says_what_the_model_read(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -82,6 +87,7 @@ def test_long_review_says_what_the_model_read(tiny_run, monkeypatch):
     assert at.slider  # a window of tokens moves along the review
 
 
+@pytest.mark.slow
 def test_review_without_known_words_is_a_message(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -96,6 +102,7 @@ def test_no_models_says_how_to_train(tmp_path, monkeypatch):
     assert any("python train.py" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, monkeypatch):
     out, _ = tiny_run
     folder = tmp_path / "models"

@@ -11,6 +11,7 @@ from conftest import ROOT, real_archive
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_quick_benchmark_writes_its_figures(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmark.py"), "--data", real_archive(), "--quick", "--out", str(tmp_path)],

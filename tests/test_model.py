@@ -46,6 +46,7 @@ def test_head_tail_keeps_start_and_end_of_long_reviews():
     np.testing.assert_array_equal(empty, [[0]])
 
 
+@pytest.mark.slow
 def test_save_and_load_in_a_fresh_process_gives_identical_predictions(tiny_model, tmp_path):
     path = str(tmp_path / "model.keras")
     tiny_model.save(path)
@@ -132,6 +133,7 @@ def test_bad_model_config_raises():
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_save_load_round_trip_on_real_reviews(tmp_path):
     """IMDB text holds characters (e.g. U+0085) that break a default vocabulary on reload."""
     from sentiment.data import limit, load_imdb

@@ -176,6 +176,7 @@ TINY_TRAINING = ["--cells", "lstm", "--no-baseline", "--units", "4", "--embeddin
                  "--patience", "1000"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_best_checkpoint_and_resume_continues(tmp_path):
     data = write_aclimdb(tmp_path / "data", per_class=40)
     out, log = tmp_path / "out", tmp_path / "train.log"
@@ -203,6 +204,7 @@ def test_ctrl_c_keeps_the_best_checkpoint_and_resume_continues(tmp_path):
     load_model(out / "lstm.keras")
 
 
+@pytest.mark.slow
 def test_ctrl_c_is_ignored_when_sigint_was_ignored_at_start(tmp_path):
     """`python train.py ... &` from a script: the shell has the job ignore SIGINT
     so that a Ctrl-C meant for the foreground does not reach it. train.py keeps
@@ -223,6 +225,7 @@ def test_ctrl_c_is_ignored_when_sigint_was_ignored_at_start(tmp_path):
     assert (out / "lstm.keras").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(tmp_path):
     data = write_aclimdb(tmp_path / "data", per_class=30)
     runs = []

@@ -8,6 +8,7 @@ import pytest
 from conftest import predict, real_archive, run_train, write_aclimdb
 
 
+@pytest.mark.slow
 def test_limit_run_writes_every_artifact(tiny_run):
     out, result = tiny_run
     for name in ("lstm.keras", "gru.keras", "metrics.json", "report.md", "curves.png",
@@ -28,6 +29,7 @@ def test_limit_run_writes_every_artifact(tiny_run):
     assert "lstm" in report and "gru" in report and "TF-IDF" in report
 
 
+@pytest.mark.slow
 def test_saved_models_reload_and_predict(tiny_run):
     from sentiment.inspect import trace
     from sentiment.model import load_model
@@ -49,6 +51,7 @@ def test_saved_models_reload_and_predict(tiny_run):
         (["--dropout", "1.5"], "--dropout must be in"),
     ],
 )
+@pytest.mark.slow
 def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     result = run_train(*args, "--out", str(tmp_path), timeout=120)
     assert result.returncode != 0
@@ -56,6 +59,7 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_data_fails_before_training(tmp_path):
     data = write_aclimdb(tmp_path / "data", splits=("train",))
     result = run_train("--data", data, "--out", str(tmp_path / "out"), timeout=120)
@@ -64,6 +68,7 @@ def test_malformed_data_fails_before_training(tmp_path):
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_short_training_on_real_reviews_beats_chance(tmp_path):
     result = run_train(
         "--data", real_archive(), "--out", str(tmp_path), "--limit", "3000", "--epochs", "2",
@@ -131,6 +136,7 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
         WordAdversarial(classifier_of(model), epsilon=0)
 
 
+@pytest.mark.slow
 def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path):
     import numpy as np
     import tensorflow as tf
@@ -152,6 +158,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     assert acc == pytest.approx(history["val_accuracy"][best])
 
 
+@pytest.mark.slow
 def test_bad_ema_and_adversarial_flags_are_refused():
     for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
         result = run_train("--limit", "40", *flags)
