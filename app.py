@@ -185,14 +185,18 @@ with compare:
         else:
             st.dataframe(
                 frame.style.format(
-                    {"accuracy": "{:.2%}", "F1": "{:.2%}", "ROC-AUC": "{:.4f}", "parameters": "{:,}", "train time (s)": "{:.0f}"},
+                    {
+                        "accuracy": "{:.2%}", "F1": "{:.2%}", "ROC-AUC": "{:.4f}", "parameters": "{:,}",
+                        "train time (s)": "{:.0f}",
+                    },
                     na_rep="",
                 ),
                 hide_index=True,
             )
             data = metrics.get("data", {})
             st.caption(
-                f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. Command: `{metrics.get('command', '?')}`"
+                f"Test set: {data.get('test', '?'):,} reviews, used for nothing else. "
+                f"Command: `{metrics.get('command', '?')}`"
             )
             matrices = [(n.upper(), m["test"]["confusion_matrix"]) for n, m in metrics["models"].items()]
             if metrics.get("baseline"):

@@ -30,18 +30,18 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sentiment import data as imdb  # noqa: E402
+from sentiment.cells import make_cell  # noqa: E402
 from sentiment.files import write_json, write_text  # noqa: E402
 from sentiment.inspect import trace  # noqa: E402
-from sentiment.cells import make_cell  # noqa: E402
-from sentiment.recurrent import Recurrent  # noqa: E402
 from sentiment.model import (  # noqa: E402
-    ModelConfig,
     MaskedPool,
+    ModelConfig,
     build_model,
     classifier_of,
     make_vectorizer,
     text_to_ids,
 )
+from sentiment.recurrent import Recurrent  # noqa: E402
 
 GATES = {"lstm": 4, "gru": 3}
 
@@ -178,7 +178,9 @@ def main(argv=None) -> int:
     vocab = [str(t) for t in vectorizer.get_vocabulary()]
     results = {
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        ),
         "reviews": len(train),
         "xla": args.xla,
         "batch_size": 64,
@@ -197,7 +199,10 @@ def main(argv=None) -> int:
         batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
         rows = {}
         for name, make_rnn in variants(cell, config.units).items():
-            model = classifier_of(ours) if name.endswith("(the product)") else variant_classifier(config, len(vocab), make_rnn)
+            if name.endswith("(the product)"):
+                model = classifier_of(ours)
+            else:
+                model = variant_classifier(config, len(vocab), make_rnn)
             rows[name] = train_throughput(model, batches, repeats, args.xla)
             print(f"{cell}: {name}: {rows[name]['reviews_per_s']:.0f} reviews/s", flush=True)
         keras_rate = rows[f"keras.layers.{cell.upper()}"]["reviews_per_s"]
@@ -225,8 +230,10 @@ def main(argv=None) -> int:
         lat = {}
         for label, text in (("review", short_review), ("1000+ token review", long_review)):
             lat[label] = {
-                "predict_ms": latency_ms(lambda: predict_fn(tf.constant([text])).numpy(), 5 if quick else 20),
-                "trace_ms": latency_ms(lambda: trace(ours, text), 5 if quick else 20),
+                "predict_ms": latency_ms(
+                    lambda f=predict_fn, t=text: f(tf.constant([t])).numpy(), 5 if quick else 20
+                ),
+                "trace_ms": latency_ms(lambda m=ours, t=text: trace(m, t), 5 if quick else 20),
             }
         results["latency_ms"][cell] = lat
         print(f"{cell}: latency {json.dumps(lat)}", flush=True)
@@ -250,9 +257,13 @@ def markdown(r: dict) -> str:
         "",
         f"Command: `{r['command']}`  ",
         f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
-        f"sorted by length within chunks, as train.py makes them; model: embedding {r['config']['embedding_dim']}, bidirectional, "
+        "sorted by length within chunks, as train.py makes them; "
+        f"model: embedding {r['config']['embedding_dim']}, bidirectional, "
         f"{r['config']['units']} units, max {r['config']['max_length']} tokens; "
-        + ("every training step compiled with XLA." if r.get("xla") else "no XLA, deterministic ops, as train.py trains."),
+        + (
+            "every training step compiled with XLA." if r.get("xla")
+            else "no XLA, deterministic ops, as train.py trains."
+        ),
         "",
         "Training steps (`train_on_batch`) on the same batches, passes repeated (shapes seen before):",
         "",
@@ -262,7 +273,8 @@ def markdown(r: dict) -> str:
     for cell, rows in r["training"].items():
         for name, t in rows.items():
             lines.append(
-                f"| {cell.upper()} | {name} | {t['reviews_per_s']:.0f} | {t['tokens_per_s']:.0f} | **{t['vs_keras']:.2f}x** |"
+                f"| {cell.upper()} | {name} | {t['reviews_per_s']:.0f} | {t['tokens_per_s']:.0f} "
+                f"| **{t['vs_keras']:.2f}x** |"
             )
     lines += [
         "",

@@ -80,7 +80,9 @@ def warm_trace_ms(models: str, repeats: int = 20) -> dict:
         for model in loaded.values():
             trace(model, review)
         times.append(time.perf_counter() - start)
-    return {"models": list(loaded), "review_tokens": len(review.split()), "all_models_ms": 1000 * statistics.median(times)}
+    return {
+        "models": list(loaded), "review_tokens": len(review.split()), "all_models_ms": 1000 * statistics.median(times)
+    }
 
 
 def main(argv=None) -> int:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import platform
+import re
 import shlex
 import sys
 import time
@@ -77,7 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ema", type=float, help="average the weights with this momentum, e.g. 0.99 (0: off)")
     p.add_argument(
         "--adversarial", type=float,
-        help="adversarial training: step on word vectors, for every cell (0: off; default: lstm 0.1, gru and elman 0.05)",
+        help="adversarial training: step on word vectors, for every cell "
+        "(0: off; default: lstm 0.1, gru and elman 0.05)",
     )
     p.add_argument("--val-fraction", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs")
@@ -188,7 +189,8 @@ def main(argv=None) -> int:
         model = build_model(config, vocabulary)
         if ids is None:  # every model shares the vocabulary and the length limit
             to_ids = text_to_ids(model)
-            ids = {name: imdb.token_ids(s.texts, to_ids) for name, s in (("train", train), ("val", val), ("test", test))}
+            splits = (("train", train), ("val", val), ("test", test))
+            ids = {name: imdb.token_ids(s.texts, to_ids) for name, s in splits}
         train_ds = imdb.batches(ids["train"], train.labels, args.batch_size, shuffle=True, seed=args.seed)
         val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
         print(f"\n== {cell.upper()}: {model.count_params():,} parameters")

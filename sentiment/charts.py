@@ -46,7 +46,10 @@ def summary_chart(layer: LayerTrace, tokens: list[str], start: int, end: int) ->
     df = summary_frame(layer, tokens, start, end)
     order = _labels(tokens[start:end], start)
     width = max(200, STEP_PX * len(order))
-    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10))
+    x = alt.X(
+        "label:N", sort=order, title=None,
+        axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10),
+    )
     tooltip = [
         alt.Tooltip("token:N"),
         alt.Tooltip("position:Q"),
@@ -100,7 +103,10 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
         alt.Chart(df, width=max(200, STEP_PX * len(order)), height=min(600, max(120, 6 * units)))
         .mark_rect()
         .encode(
-            x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10)),
+            x=alt.X(
+                "label:N", sort=order, title=None,
+                axis=alt.Axis(labelAngle=-90, labelLimit=90, labelOverlap=False, labelFontSize=10),
+            ),
             y=alt.Y("unit:O", title="unit", axis=alt.Axis(labels=units <= 32)),
             color=alt.Color("value:Q", scale=_scale(name), title=name),
             tooltip=[
@@ -180,7 +186,8 @@ def confusion_chart(name: str, matrix: list[list[int]]) -> alt.Chart:
         x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes)
     )
     return base.mark_rect().encode(
-        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None), tooltip=["true", "predicted", "reviews"]
+        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["true", "predicted", "reviews"],
     ) + base.mark_text(fontSize=14).encode(text="reviews:Q")
 
 

@@ -215,7 +215,9 @@ def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarr
     return out
 
 
-def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+def batches(
+    ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0
+) -> tf.data.Dataset:
     """(ids, label) batches, right-padded with 0 only to their own longest review.
 
     Evaluation batches (``shuffle=False``) come sorted by length. Training

@@ -61,15 +61,16 @@ def _pct(x) -> str:
 def report_markdown(summary: dict) -> str:
     """The LSTM vs GRU vs baseline table and what the run was."""
     rows = [
-        "| model | test accuracy | F1 | ROC-AUC | precision | recall | parameters | train time | reviews/s | best val acc |",
+        "| model | test accuracy | F1 | ROC-AUC | precision | recall | parameters | train time | reviews/s "
+        "| best val acc |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, m in summary["models"].items():
         t = m["test"]
         rows.append(
             f"| {name} | {_pct(t['accuracy'])} | {_pct(t['f1'])} | {t['roc_auc']:.4f} | {_pct(t['precision'])} "
-            f"| {_pct(t['recall'])} | {m['parameters']:,} | {m['train_seconds']:.0f} s | {m['train_reviews_per_s']:.0f} "
-            f"| {_pct(m['best_val_accuracy'])} |"
+            f"| {_pct(t['recall'])} | {m['parameters']:,} | {m['train_seconds']:.0f} s "
+            f"| {m['train_reviews_per_s']:.0f} | {_pct(m['best_val_accuracy'])} |"
         )
     b = summary.get("baseline")
     if b:

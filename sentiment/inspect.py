@@ -52,7 +52,7 @@ def _build_trace_fn(model: keras.Model):
     vectorizer = model.get_layer(VECTORIZER)
     head_tail = model.get_layer(HEAD_TAIL)
     classifier = classifier_of(model)
-    recurrent = [l for l in classifier.layers if isinstance(l, (keras.layers.Bidirectional, Recurrent))]
+    recurrent = [layer for layer in classifier.layers if isinstance(layer, (keras.layers.Bidirectional, Recurrent))]
     if not recurrent:
         raise ValueError(f"Model {model.name!r} has no recurrent layer to trace.")
     # Everything before the first recurrent layer (embeddings), as the model's
@@ -124,7 +124,7 @@ def trace(model: keras.Model, text: str) -> Trace:
                 layer_name, direction, type(rnn.cell).__name__, rnn.cell.gate_names, rnn.cell.state_names
             )
         by_layer[(layer_name, direction)].values[name] = value.numpy()[:n]
-    order = [l.name for l in classifier_of(model).layers]
+    order = [layer.name for layer in classifier_of(model).layers]
     layer_traces = sorted(by_layer.values(), key=lambda t: (order.index(t.layer), t.direction != "forward"))
     head_tail = model.get_layer(HEAD_TAIL)
     return Trace(

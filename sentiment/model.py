@@ -197,7 +197,9 @@ def build_classifier(config: ModelConfig, vocab_size: int) -> keras.Model:
         )(bigrams)
         x = keras.layers.Add(name="add_bigrams")([x, xb])
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
-    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
+    x = keras.layers.Dropout(
+        config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout"
+    )(x)
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
     for n in range(config.layers):
         cell = make_cell(

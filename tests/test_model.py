@@ -73,7 +73,7 @@ def test_trace_matches_model(tiny_model):
     assert t.tokens == ["terrible", "film", "awful", "acting"] + "a great movie i loved it wonderful acting".split()
     # The trace's hidden states are the recurrent layer's outputs.
     classifier = classifier_of(tiny_model)
-    bi = next(l for l in classifier.layers if isinstance(l, keras.layers.Bidirectional))
+    bi = next(layer for layer in classifier.layers if isinstance(layer, keras.layers.Bidirectional))
     seq = keras.Model(classifier.input, bi.output)(ids[None, : len(t.tokens)]).numpy()[0]
     forward, backward = t.layers
     units = forward.values["hidden"].shape[1]

@@ -235,7 +235,8 @@ def test_same_seed_same_metrics(tmp_path):
                            "--embedding-dim", "4", "--vocab-size", "100", "--epochs", "2", "--seed", "7")
         assert result.returncode == 0, result.stderr[-3000:]
         metrics = json.loads((out / "metrics.json").read_text())
-        runs.append((metrics["models"]["gru"]["history"], metrics["models"]["gru"]["test"], metrics["baseline"]["accuracy"]))
+        gru = metrics["models"]["gru"]
+        runs.append((gru["history"], gru["test"], metrics["baseline"]["accuracy"]))
     assert runs[0] == runs[1]
 
 
