@@ -13,15 +13,14 @@ import os
 import zlib
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-import numpy as np
-
 from sentiment import charts, why_charts
-from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.evaluate import PREDICTIONS, load_test_predictions
 from sentiment.explain import Explanation, explain
+from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
 from sentiment.results import MetricsFileError, RunMetrics, load_run_metrics
 from sentiment.traces import Trace, trace
@@ -180,9 +179,7 @@ def sidebar(models: dict, metrics: RunMetrics | None, metrics_problem: str | Non
             if cell in seen:
                 continue
             seen.add(cell)
-            lines = [
-                f"*{q.name}* ({charts.range_label(q)}): {q.meaning}" for q in (*cell.gates, *cell.states)
-            ]
+            lines = [f"*{q.name}* ({charts.range_label(q)}): {q.meaning}" for q in (*cell.gates, *cell.states)]
             st.markdown(f"{cell.__name__}  \n" + "  \n".join(lines))
 
 
@@ -237,7 +234,11 @@ def window(traces: dict[str, Trace]) -> tuple[int, int]:
     if longest <= WINDOW:
         return 0, longest
     start = st.slider(
-        "Tokens shown (every view below)", 0, longest - WINDOW, 0, step=10,
+        "Tokens shown (every view below)",
+        0,
+        longest - WINDOW,
+        0,
+        step=10,
         help=f"The views show {WINDOW} tokens at a time; move the window along the review.",
     )
     return start, start + WINDOW
@@ -259,7 +260,9 @@ def word_attributions(explanations: dict[str, Explanation], start: int, end: int
         with column:
             a = e.attribution
             st.markdown(f"**{name.upper()}**")
-            st.markdown(charts.attribution_text(a.tokens, a.scores, start, min(end, len(a.tokens))), unsafe_allow_html=True)
+            st.markdown(
+                charts.attribution_text(a.tokens, a.scores, start, min(end, len(a.tokens))), unsafe_allow_html=True
+            )
             for_pos, for_neg = e.top_words(5)
             st.markdown(f"For positive: {_signed(for_pos)}  \nFor negative: {_signed(for_neg)}")
             occluded = "each word" if e.occlusion.per_word else f"each of {len(e.occlusion.spans)} spans of words"
@@ -298,7 +301,11 @@ def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, st
                 k = min(TOP_UNITS, layer.units)
                 st.altair_chart(
                     charts.summary_chart(
-                        layer, t.tokens, start, stop, units=order[:k],
+                        layer,
+                        t.tokens,
+                        start,
+                        stop,
+                        units=order[:k],
                         title=f"mean over the {k} units with the largest effect on this verdict",
                     ),
                     width="content",
@@ -310,19 +317,24 @@ def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, st
             value = st.selectbox("Detail: gate or state", layer.names, key=f"detail_{name}")
             sort = (
                 st.radio("Sort units", ["by effect on this verdict", "by number"], key=f"sort_{name}", horizontal=True)
-                if order is not None else "by number"
+                if order is not None
+                else "by number"
             )
             st.altair_chart(
-                charts.detail_chart(layer, value, t.tokens, start, stop, order if sort.startswith("by effect") else None),
+                charts.detail_chart(
+                    layer, value, t.tokens, start, stop, order if sort.startswith("by effect") else None
+                ),
                 width="content",
             )
             units = list(order) if order is not None else list(range(layer.units))
             names = {
-                u: f"unit {u}" + (f" (#{r + 1}, {ranking.contributions[u]:+.2f} to the logit)" if ranking is not None else "")
+                u: f"unit {u}"
+                + (f" (#{r + 1}, {ranking.contributions[u]:+.2f} to the logit)" if ranking is not None else "")
                 for r, u in enumerate(units)
             }
             unit = st.selectbox(
-                "One unit along the review", units,
+                "One unit along the review",
+                units,
                 # A new review or layer ranks the units anew: start again from its top unit.
                 key=f"unit_{name}_{zlib.crc32((layer.label + '|' + ' '.join(t.tokens)).encode())}",
                 format_func=names.__getitem__,
@@ -356,7 +368,13 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         return
     st.dataframe(
         frame.style.format(
-            {"accuracy": "{:.2%}", "F1": "{:.2%}", "ROC-AUC": "{:.4f}", "parameters": "{:,}", "train time (s)": "{:.0f}"},
+            {
+                "accuracy": "{:.2%}",
+                "F1": "{:.2%}",
+                "ROC-AUC": "{:.4f}",
+                "parameters": "{:,}",
+                "train time (s)": "{:.0f}",
+            },
             na_rep="",
         ),
         hide_index=True,
@@ -381,7 +399,9 @@ def _load_review(review_id: str, source: str) -> None:
 
 def disagreements(metrics: RunMetrics) -> None:
     """Test reviews where the first two models disagree, and where both are confidently wrong."""
-    predictions = _read_predictions(os.path.join(MODELS_DIR, PREDICTIONS), _mtime(os.path.join(MODELS_DIR, PREDICTIONS)))
+    predictions = _read_predictions(
+        os.path.join(MODELS_DIR, PREDICTIONS), _mtime(os.path.join(MODELS_DIR, PREDICTIONS))
+    )
     st.subheader("Where the models disagree")
     names = [n for n in metrics.models if predictions and n in predictions["probs"]][:2]
     if predictions is None or len(names) < 2:
@@ -401,23 +421,33 @@ def disagreements(metrics: RunMetrics) -> None:
             f"P(positive) {b.upper()}": pb,
         }
     )
-    disagree = ((pa >= 0.5) != (pb >= 0.5))
+    disagree = (pa >= 0.5) != (pb >= 0.5)
     p_true_a, p_true_b = np.where(labels == 1, pa, 1 - pa), np.where(labels == 1, pb, 1 - pb)
     wrong = (p_true_a <= 1 - CONFIDENT) & (p_true_b <= 1 - CONFIDENT)
     tables = {
         f"{a.upper()} and {b.upper()} disagree: {disagree.sum():,} of {len(labels):,} test reviews "
         f"({a.upper()} right on {np.sum(disagree & (p_true_a > 0.5)):,} of them)": frame[disagree]
-        .assign(gap=np.abs(pa - pb)[disagree]).sort_values("gap", ascending=False).drop(columns="gap"),
-        f"Both confidently wrong (P of the true class at most {1 - CONFIDENT:.1f}): {wrong.sum():,} reviews": frame[wrong]
-        .assign(conf=(p_true_a + p_true_b)[wrong]).sort_values("conf").drop(columns="conf"),
+        .assign(gap=np.abs(pa - pb)[disagree])
+        .sort_values("gap", ascending=False)
+        .drop(columns="gap"),
+        f"Both confidently wrong (P of the true class at most {1 - CONFIDENT:.1f}): {wrong.sum():,} reviews": frame[
+            wrong
+        ]
+        .assign(conf=(p_true_a + p_true_b)[wrong])
+        .sort_values("conf")
+        .drop(columns="conf"),
     }
     source = data_source(metrics)
     for i, (title, table) in enumerate(tables.items()):
         st.markdown(f"**{title}**" + (f"; the {LISTED} most extreme:" if len(table) > LISTED else ":"))
         table = table.head(LISTED)
-        st.dataframe(table, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c.startswith("P(")
-        })
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c.startswith("P(")
+            },
+        )
         if table.empty:
             continue
         if source is None:
@@ -429,7 +459,10 @@ def disagreements(metrics: RunMetrics) -> None:
             continue
         choice = st.selectbox("Review", list(table["review"]), key=f"pick_{i}", label_visibility="collapsed")
         st.button(
-            "Explain this review", key=f"load_{i}", on_click=_load_review, args=(choice, source),
+            "Explain this review",
+            key=f"load_{i}",
+            on_click=_load_review,
+            args=(choice, source),
             help="Opens it in the Explore tab",
         )
 
@@ -528,7 +561,9 @@ def reach_this_review(lesson: dict, text: str) -> None:
 def reach_on_average(analysis: dict) -> None:
     st.subheader(f"How far back the gradient reaches: {analysis['reviews']} test reviews")
     kind = st.radio(
-        "Gradient", ["through the recurrence alone", "through everything (word vectors)"], horizontal=True,
+        "Gradient",
+        ["through the recurrence alone", "through everything (word vectors)"],
+        horizontal=True,
         key="reach_kind",
     )
     key = "recurrence" if kind.startswith("through the recurrence") else "embedding"
@@ -573,7 +608,9 @@ def gradient_norms(lesson_metrics: RunMetrics) -> None:
     st.subheader("Exploding gradients and clipping, in training")
     st.altair_chart(chart, width="content")
     shares = {
-        n.upper(): m.history.get("clipped_share", []) for n, m in lesson_metrics.models.items() if m.history.get("clipped_share")
+        n.upper(): m.history.get("clipped_share", [])
+        for n, m in lesson_metrics.models.items()
+        if m.history.get("clipped_share")
     }
     st.caption(
         "The global gradient norm before clipping, per epoch: the median step and the largest. Spikes far above the "

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sentiment import data as imdb  # noqa: E402
-from sentiment.files import write_json, write_text  # noqa: E402
 from sentiment.cells import CELLS, make_cell  # noqa: E402
+from sentiment.files import write_json, write_text  # noqa: E402
 from sentiment.model import (  # noqa: E402
     ModelConfig,
     build_classifier,
@@ -66,9 +66,7 @@ def variants(cell: str, units: int) -> dict:
 
 def train_throughput(model: keras.Model, batches: list, repeats: int, xla: bool) -> dict:
     """Median reviews/s and tokens/s over `repeats` passes of `batches`, after a warm-up."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy", jit_compile=xla
-    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy", jit_compile=xla)
     # Warm up: trace (and with XLA compile) for every batch shape, so that the
     # timed passes measure steps, not compilation.
     for x, y in batches if xla else batches[:3]:
@@ -88,7 +86,9 @@ def train_throughput(model: keras.Model, batches: list, repeats: int, xla: bool)
 def fit_throughput(model: keras.Model, dataset, reviews: int, epochs: int, xla: bool) -> dict:
     """Reviews/s of `model.fit` over train.py's shuffled, length-sorted tf.data epochs."""
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy", metrics=["accuracy"],
+        optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
         jit_compile=xla,
     )
     model.fit(dataset, epochs=1, verbose=0)  # tracing
@@ -168,7 +168,9 @@ def main(argv=None) -> int:
     vocab = [str(t) for t in vectorizer.get_vocabulary()]
     results = {
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *(argv or sys.argv[1:])]),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        ),
         "reviews": len(train),
         "xla": args.xla,
         "batch_size": 64,
@@ -187,7 +189,11 @@ def main(argv=None) -> int:
         batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
         rows = {}
         for name, make_rnn in variants(cell, config.units).items():
-            model = classifier_of(ours) if name.endswith("(the product)") else variant_classifier(config, len(vocab), make_rnn)
+            model = (
+                classifier_of(ours)
+                if name.endswith("(the product)")
+                else variant_classifier(config, len(vocab), make_rnn)
+            )
             rows[name] = train_throughput(model, batches, repeats, args.xla)
             print(f"{cell}: {name}: {rows[name]['reviews_per_s']:.0f} reviews/s", flush=True)
         keras_rate = rows[f"keras.layers.{cell.upper()}"]["reviews_per_s"]
@@ -200,7 +206,10 @@ def main(argv=None) -> int:
         fits = {
             builtin_name: fit_throughput(
                 variant_classifier(config, len(vocab), variants(cell, config.units)[builtin_name]),
-                dataset, len(train), repeats, args.xla,
+                dataset,
+                len(train),
+                repeats,
+                args.xla,
             ),
             "ours, Recurrent (the product)": fit_throughput(
                 classifier_of(build_model(config, vocab)), dataset, len(train), repeats, args.xla
@@ -215,8 +224,8 @@ def main(argv=None) -> int:
         lat = {}
         for label, text in (("review", short_review), ("1000+ token review", long_review)):
             lat[label] = {
-                "predict_ms": latency_ms(lambda: predict_fn(tf.constant([text])).numpy(), 5 if quick else 20),
-                "trace_ms": latency_ms(lambda: trace(ours, text), 5 if quick else 20),
+                "predict_ms": latency_ms(lambda f=predict_fn, t=text: f(tf.constant([t])).numpy(), 5 if quick else 20),
+                "trace_ms": latency_ms(lambda m=ours, t=text: trace(m, t), 5 if quick else 20),
             }
         results["latency_ms"][cell] = lat
         print(f"{cell}: latency {json.dumps(lat)}", flush=True)
@@ -240,9 +249,14 @@ def markdown(r: dict) -> str:
         "",
         f"Command: `{r['command']}`  ",
         f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
-        f"sorted by length within chunks, as train.py makes them; model: embedding {r['config']['embedding_dim']}, bidirectional, "
+        "sorted by length within chunks, as train.py makes them; "
+        f"model: embedding {r['config']['embedding_dim']}, bidirectional, "
         f"{r['config']['units']} units, max {r['config']['max_length']} tokens; "
-        + ("every training step compiled with XLA." if r.get("xla") else "no XLA, deterministic ops, as train.py trains."),
+        + (
+            "every training step compiled with XLA."
+            if r.get("xla")
+            else "no XLA, deterministic ops, as train.py trains."
+        ),
         "",
         "Training steps (`train_on_batch`) on the same batches, passes repeated (shapes seen before):",
         "",
@@ -252,7 +266,8 @@ def markdown(r: dict) -> str:
     for cell, rows in r["training"].items():
         for name, t in rows.items():
             lines.append(
-                f"| {cell.upper()} | {name} | {t['reviews_per_s']:.0f} | {t['tokens_per_s']:.0f} | **{t['vs_keras']:.2f}x** |"
+                f"| {cell.upper()} | {name} | {t['reviews_per_s']:.0f} | {t['tokens_per_s']:.0f} "
+                f"| **{t['vs_keras']:.2f}x** |"
             )
     lines += [
         "",

@@ -21,8 +21,14 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.abspath(__file__))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def page_load_seconds(models: str, chromium: str) -> float:
@@ -98,11 +104,16 @@ def main(argv=None) -> int:
     result = warm_timings_ms(args.models)
     for name, stages in result["per_model_ms"].items():
         print(f"{name}: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in stages.items()))
-    print(f"warm, {result['review_tokens']}-token review, traces + attributions + occlusion + unit ranking by "
-          f"all of {result['models']}: {result['all_models_ms']:.0f} ms", flush=True)
+    print(
+        f"warm, {result['review_tokens']}-token review, traces + attributions + occlusion + unit ranking by "
+        f"all of {result['models']}: {result['all_models_ms']:.0f} ms",
+        flush=True,
+    )
     result["first_page_load_s"] = page_load_seconds(args.models, args.chromium)
-    print(f"first page load after start (server start to every prediction and heatmap shown): "
-          f"{result['first_page_load_s']:.1f} s")
+    print(
+        f"first page load after start (server start to every prediction and heatmap shown): "
+        f"{result['first_page_load_s']:.1f} s"
+    )
     write_json(os.path.join(args.out, "app_timing.json"), result)
     return 0
 

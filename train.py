@@ -30,9 +30,7 @@ from sentiment.config import ConfigError, add_options, from_args, option
 class RunConfig:
     """What to train on, which models, where to write them."""
 
-    data: str | None = option(
-        None, "an aclImdb folder or its .tar.gz", default_text="tensorflow-datasets imdb_reviews"
-    )
+    data: str | None = option(None, "an aclImdb folder or its .tar.gz", default_text="tensorflow-datasets imdb_reviews")
     out: str = option("saved_models", "output folder (the files named above in it are replaced)")
     cells: list[str] = option(default_factory=lambda: ["lstm", "gru"], help="models to train, one per cell")
     val_fraction: float = option(0.1, "share of the training reviews held out for validation")
@@ -63,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     own = ", ".join(f"{name} {cell.default_adversarial:g}" for name, cell in CELLS.items())
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(
-        p, RunConfig, ModelConfig, FitConfig,
+        p,
+        RunConfig,
+        ModelConfig,
+        FitConfig,
         skip=("cell",),  # --cells
         overrides={
             "cells": {"choices": list(CELLS)},
@@ -137,6 +138,7 @@ def load_tensorflow(verbose: bool = False) -> None:
     as tf.function retracing, which small runs trigger) turned off."""
     if verbose:
         import keras  # noqa: F401
+
         return
     if "tensorflow" not in sys.modules:
         # C++ logging: only fatal errors (errors that matter become Python exceptions).
@@ -191,8 +193,8 @@ def main(argv=None) -> int:
         write_report,
     )
     from sentiment.files import save_model
-    from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.fitting import TrainingError, fit
+    from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.results import DataSummary, ModelResult, RunMetrics, write_run_metrics
 
     keras.utils.set_random_seed(args.seed)
@@ -245,7 +247,9 @@ def main(argv=None) -> int:
         model = build_model(config, vocabulary)
         if ids is None:  # every model shares the vocabulary and the length limit
             to_ids = text_to_ids(model)
-            ids = {name: imdb.token_ids(s.texts, to_ids) for name, s in (("train", train), ("val", val), ("test", test))}
+            ids = {
+                name: imdb.token_ids(s.texts, to_ids) for name, s in (("train", train), ("val", val), ("test", test))
+            }
         train_ds = imdb.batches(ids["train"], train.labels, args.batch_size, shuffle=True, seed=args.seed)
         val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
         print(f"\n== {cell.upper()}: {model.count_params():,} parameters")

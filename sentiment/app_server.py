@@ -42,9 +42,25 @@ def serve_app(models: str | os.PathLike, deadline_s: float = 90.0) -> Iterator[s
     env = {**os.environ, "SENTIMENT_MODELS": os.fspath(models), "TF_CPP_MIN_LOG_LEVEL": "3"}
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", APP, "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                APP,
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -57,7 +73,11 @@ def serve_app(models: str | os.PathLike, deadline_s: float = 90.0) -> Iterator[s
                     pass
                 if server.poll() is not None or time.monotonic() > end:
                     log.seek(0)
-                    state = f"exited with {server.returncode}" if server.poll() is not None else f"not up in {deadline_s:.0f} s"
+                    state = (
+                        f"exited with {server.returncode}"
+                        if server.poll() is not None
+                        else f"not up in {deadline_s:.0f} s"
+                    )
                     raise AppServerError(f"streamlit {state}. Its output:\n{log.read()[-3000:]}")
                 time.sleep(0.2)
             yield url

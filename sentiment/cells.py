@@ -99,9 +99,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units!r}"
-            )
+            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}")
         self.units = units
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
@@ -137,21 +135,16 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(
-                f"{type(self).__name__} needs a known input feature size. "
-                f"Received: input_shape={input_shape}"
+                f"{type(self).__name__} needs a known input feature size. Received: input_shape={input_shape}"
             )
         width = self.num_gates * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width), initializer=self.kernel_initializer, name="kernel"
-        )
+        self.kernel = self.add_weight(shape=(input_dim, width), initializer=self.kernel_initializer, name="kernel")
         self.recurrent_kernel = self.add_weight(
             shape=(self.units, width),
             initializer=self.recurrent_initializer,
             name="recurrent_kernel",
         )
-        self.bias = self.add_weight(
-            shape=(width,), initializer=self._bias_initializer(), name="bias"
-        )
+        self.bias = self.add_weight(shape=(width,), initializer=self._bias_initializer(), name="bias")
 
     def _bias_initializer(self):
         return self.bias_initializer
@@ -202,9 +195,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(
-                self.recurrent_initializer
-            ),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "seed": self.seed,
         }
@@ -313,7 +304,9 @@ class ElmanCell(RecurrentCell):
 
     def step(self, inputs, states, training=False):
         h_tm1 = states[0]
-        h = ops.tanh(self._input_part(inputs) + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel))
+        h = ops.tanh(
+            self._input_part(inputs) + ops.matmul(self._recurrent_input(h_tm1, training), self.recurrent_kernel)
+        )
         return h, [h], (h,)
 
 
@@ -339,7 +332,9 @@ class JordanCell(RecurrentCell):
 
     def step(self, inputs, states, training=False):
         y_tm1 = states[0]
-        h = ops.tanh(self._input_part(inputs) + ops.matmul(self._recurrent_input(y_tm1, training), self.recurrent_kernel))
+        h = ops.tanh(
+            self._input_part(inputs) + ops.matmul(self._recurrent_input(y_tm1, training), self.recurrent_kernel)
+        )
         y = ops.tanh(ops.matmul(h, self.output_kernel) + self.output_bias)
         return y, [y], (h,)
 
@@ -356,7 +351,5 @@ def make_cell(name: str, units: int, **kwargs) -> RecurrentCell:
     """The cell called ``name`` (one of ``CELLS``)."""
     key = str(name).lower()
     if key not in CELLS:
-        raise ValueError(
-            f"Unknown cell {name!r}: choose one of {', '.join(sorted(CELLS))}."
-        )
+        raise ValueError(f"Unknown cell {name!r}: choose one of {', '.join(sorted(CELLS))}.")
     return CELLS[key](units, **kwargs)

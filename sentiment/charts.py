@@ -92,7 +92,9 @@ def summary_chart(
             .encode(
                 x=x,
                 y=alt.Y("value_name:N", sort=names, title=None),
-                color=alt.Color("value:Q", scale=_scale(low, high), title=f"{', '.join(names)} ({_range_title(low, high)})"),
+                color=alt.Color(
+                    "value:Q", scale=_scale(low, high), title=f"{', '.join(names)} ({_range_title(low, high)})"
+                ),
                 tooltip=tooltip,
             )
         )
@@ -127,7 +129,12 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
     x, width = token_axis(tokens, start, end)
     rows = list(dict.fromkeys(df["row"])) if order is not None else None
     y = (
-        alt.Y("row:N", sort=rows, title="unit, by its effect on this verdict", axis=alt.Axis(labelFontSize=9, labelOverlap=False))
+        alt.Y(
+            "row:N",
+            sort=rows,
+            title="unit, by its effect on this verdict",
+            axis=alt.Axis(labelFontSize=9, labelOverlap=False),
+        )
         if order is not None
         else alt.Y("unit:O", title="unit", axis=alt.Axis(labelFontSize=9, labelOverlap=False))
     )
@@ -151,7 +158,13 @@ def detail_chart(layer: LayerTrace, name: str, tokens: list[str], start: int, en
 def unit_chart(layer: LayerTrace, unit: int, tokens: list[str], start: int, end: int) -> alt.Chart:
     """One unit along the review: each gate and state of that unit, a line each."""
     rows = [
-        {"value_name": q.name, "label": lab, "token": t, "position": start + i, "value": float(layer.values[q.name][start + i, unit])}
+        {
+            "value_name": q.name,
+            "label": lab,
+            "token": t,
+            "position": start + i,
+            "value": float(layer.values[q.name][start + i, unit]),
+        }
         for q in layer.quantities
         for i, (t, lab) in enumerate(zip(tokens[start:end], _labels(tokens[start:end], start)))
     ]
@@ -163,7 +176,12 @@ def unit_chart(layer: LayerTrace, unit: int, tokens: list[str], start: int, end:
             x=x,
             y=alt.Y("value:Q", title="value"),
             color=alt.Color("value_name:N", sort=layer.names, title="gate or state"),
-            tooltip=["token", "position", alt.Tooltip("value_name:N", title="gate"), alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                "token",
+                "position",
+                alt.Tooltip("value_name:N", title="gate"),
+                alt.Tooltip("value:Q", format=".3f"),
+            ],
         )
     )
 
@@ -200,7 +218,8 @@ def legend(low: float, high: float, left: str, right: str, colors: dict | None =
     return (
         '<div style="display:flex;align-items:center;gap:6px;font-size:0.8em;margin:2px 0 8px 0">'
         f"<span>{html.escape(left)} ({low:+.2g})</span>"
-        f'<span style="width:160px;height:10px;border:1px solid #ccc;background:linear-gradient(to right, {stops})"></span>'
+        '<span style="width:160px;height:10px;border:1px solid #ccc;'
+        f'background:linear-gradient(to right, {stops})"></span>'
         f"<span>{html.escape(right)} ({high:+.2g})</span></div>"
     )
 
@@ -224,7 +243,9 @@ def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end:
     negative, green towards positive; one scale for the whole review."""
     end = len(tokens) if end is None else end
     reach = max(float(np.max(np.abs(scores))), 1e-6)
-    body = _spans(tokens[start:end], scores[start:end], -reach, reach, "share of P(positive)", ATTRIBUTION_COLORS, start)
+    body = _spans(
+        tokens[start:end], scores[start:end], -reach, reach, "share of P(positive)", ATTRIBUTION_COLORS, start
+    )
     return f'<div style="line-height:1.9">{body}</div>' + legend(
         -reach, reach, "pushes negative", "pushes positive", ATTRIBUTION_COLORS
     )
@@ -273,7 +294,8 @@ def confusion_chart(name: str, matrix: list[list[int]]) -> alt.Chart:
         x=alt.X("predicted:N", sort=classes), y=alt.Y("true:N", sort=classes)
     )
     return base.mark_rect().encode(
-        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None), tooltip=["true", "predicted", "reviews"]
+        color=alt.Color("reviews:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["true", "predicted", "reviews"],
     ) + base.mark_text(fontSize=14).encode(text="reviews:Q")
 
 

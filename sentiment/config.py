@@ -37,8 +37,13 @@ class ConfigError(ValueError):
         return f"{option_name(self.field)} {self.problem} (got {self.value})"
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", *, default_factory: Any = dataclasses.MISSING,
-           default_text: str | None = None) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    default_factory: Any = dataclasses.MISSING,
+    default_text: str | None = None,
+) -> Any:
     """A dataclass field with its help text (``metadata["help"]``) and, where
     the default value says little (None), ``default_text`` for --help."""
     metadata = {"help": help}
@@ -69,8 +74,12 @@ def field_default(f: dataclasses.Field) -> Any:
     raise TypeError(f"field {f.name!r} has no default: every setting needs one to be an option")
 
 
-def add_options(parser: argparse.ArgumentParser, *configs: type, skip: tuple[str, ...] = (),
-                overrides: dict[str, dict] | None = None) -> None:
+def add_options(
+    parser: argparse.ArgumentParser,
+    *configs: type,
+    skip: tuple[str, ...] = (),
+    overrides: dict[str, dict] | None = None,
+) -> None:
     """Adds one option per field of the ``configs`` dataclasses, in a group per
     dataclass (titled by its docstring's first line), except the fields in
     ``skip``. A field in several dataclasses (``seed``) gets one option, and

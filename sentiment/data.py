@@ -164,9 +164,7 @@ def _from_files(files: dict[str, bytes], source: str) -> Imdb:
         has_groups = all(g is not None for g in groups)
         if not has_groups:
             notes.append(f"{split}: no urls_*.txt, so the validation split is stratified, not grouped by movie")
-        splits[split] = Split(
-            texts, np.array(labels, dtype="int32"), np.array(groups) if has_groups else None, ids
-        )
+        splits[split] = Split(texts, np.array(labels, dtype="int32"), np.array(groups) if has_groups else None, ids)
     return Imdb(splits["train"], splits["test"], source, notes)
 
 
@@ -250,7 +248,9 @@ def token_counts(texts: list[str], vectorize, batch_size: int = 1024) -> np.ndar
     return np.concatenate(counts) if counts else np.zeros(0, "int64")
 
 
-def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0) -> tf.data.Dataset:
+def batches(
+    ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0
+) -> tf.data.Dataset:
     """(ids, label) batches, right-padded with 0 only to their own longest review.
 
     Evaluation batches (``shuffle=False``) come sorted by length. Training
@@ -303,4 +303,3 @@ def batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, shuffle:
 
     # A known length gives progress bars their total.
     return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
-

@@ -21,7 +21,9 @@ def length_labels(edges=LENGTH_EDGES) -> list[str]:
     return [f"<={edges[0]}", *(f"{lo + 1}-{hi}" for lo, hi in zip(lows[1:], edges[1:])), f">{edges[-1]}"]
 
 
-def accuracy_by_length(labels: np.ndarray, probs: np.ndarray, lengths: np.ndarray, edges=LENGTH_EDGES) -> list[LengthBucket]:
+def accuracy_by_length(
+    labels: np.ndarray, probs: np.ndarray, lengths: np.ndarray, edges=LENGTH_EDGES
+) -> list[LengthBucket]:
     """Accuracy in each length bucket (``lengths`` in tokens), with its count."""
     labels, lengths = np.asarray(labels), np.asarray(lengths)
     bucket = np.searchsorted(np.asarray(edges), lengths, side="left")  # length <= edge[i] -> bucket i
@@ -33,7 +35,9 @@ def accuracy_by_length(labels: np.ndarray, probs: np.ndarray, lengths: np.ndarra
     return out
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray, lengths: np.ndarray | None = None) -> ClassificationMetrics:
+def classification_metrics(
+    labels: np.ndarray, probs: np.ndarray, lengths: np.ndarray | None = None
+) -> ClassificationMetrics:
     """Accuracy, precision, recall, F1, ROC-AUC, the confusion matrix and,
     given each review's length in tokens, the accuracy by length."""
     pred = (probs >= 0.5).astype(int)
@@ -50,13 +54,18 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, lengths: np.nd
     )
 
 
-def save_test_predictions(path, ids: list[str], labels: np.ndarray, lengths: np.ndarray, probs: dict[str, np.ndarray]) -> None:
+def save_test_predictions(
+    path, ids: list[str], labels: np.ndarray, lengths: np.ndarray, probs: dict[str, np.ndarray]
+) -> None:
     """test_predictions.npz: each review's id, label, length and every model's
     P(positive), compressed (about 0.4 MB for 25,000 reviews), written atomically."""
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(
-                f, ids=np.asarray(ids), labels=np.asarray(labels, "int8"), lengths=np.asarray(lengths, "int32"),
+                f,
+                ids=np.asarray(ids),
+                labels=np.asarray(labels, "int8"),
+                lengths=np.asarray(lengths, "int32"),
                 **{f"p_{name}": np.asarray(p, "float32") for name, p in probs.items()},
             )
 
@@ -136,7 +145,8 @@ def _auc(x) -> str:
 def report_markdown(summary: RunMetrics) -> str:
     """The LSTM vs GRU vs baseline table and what the run was."""
     rows = [
-        "| model | test accuracy | F1 | ROC-AUC | precision | recall | parameters | train time | reviews/s | best val acc |",
+        "| model | test accuracy | F1 | ROC-AUC | precision | recall | parameters | train time | reviews/s "
+        "| best val acc |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, m in summary.models.items():

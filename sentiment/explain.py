@@ -69,7 +69,9 @@ class Occlusion:
 
     def per_token(self) -> np.ndarray:
         """Each token gets its span's change, shared equally among the span's tokens."""
-        return np.concatenate([np.full(end - start, d / (end - start)) for (start, end), d in zip(self.spans, self.deltas)])
+        return np.concatenate(
+            [np.full(end - start, d / (end - start)) for (start, end), d in zip(self.spans, self.deltas)]
+        )
 
 
 @dataclass
@@ -244,7 +246,10 @@ def occlusion(model: keras.Model, text: str, max_variants: int = OCCLUSION_VARIA
     for row, v in zip(batch, variants):
         row[: len(v)] = v
     probs = np.concatenate(
-        [parts.function(_predict, parts.classifier)(tf.constant(batch[s : s + CHUNK])).numpy() for s in range(0, len(batch), CHUNK)]
+        [
+            parts.function(_predict, parts.classifier)(tf.constant(batch[s : s + CHUNK])).numpy()
+            for s in range(0, len(batch), CHUNK)
+        ]
     )
     full = float(parts.function(_predict, parts.classifier)(tf.constant(ids[None])).numpy()[0])
     return Occlusion(spans, full - probs)

@@ -212,18 +212,63 @@ def _best_logged(csv_path: str, monitor: str = "val_loss") -> float:
 
 @contextlib.contextmanager
 def _sigint_deferred():
-    """Ctrl-C inside the block takes effect when the block is done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    """Ctrl-C inside the block takes effect when the block is done: then the
+    handler that was in place runs (Python's raises KeyboardInterrupt). An
+    ignored SIGINT (a job started with `&` from a script inherits it so) stays
+    ignored."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous in (signal.SIG_IGN, None):
+        yield  # None: a handler not set from Python, which could not be put back
         return
     caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
     if caught:
-        raise KeyboardInterrupt
+        if callable(previous):
+            previous(signal.SIGINT, caught[0])
+        else:  # SIG_DFL: the default action (the process ends), now
+            signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _sigint_noted():
+    """Yields a list that gets an entry at every Ctrl-C in the block (when
+    Python's own handler is in place; it still raises KeyboardInterrupt)."""
+    noted = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is not signal.default_int_handler:
+        yield noted
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class RaiseNotedInterrupt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt again after a Ctrl-C that Keras swallowed: a bare
+    ``except:`` in keras.src.utils.python_utils.pythonify_logs (run at every
+    callback) and one in saving_lib's save_model catch it when it lands there,
+    and training went on (Keras 3.15)."""
+
+    def __init__(self, noted: list):
+        super().__init__()
+        self.noted = noted
+
+    def _raise_if_noted(self, *args, **kwargs):
+        if self.noted:
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_end = on_train_end = _raise_if_noted
 
 
 class Backup(keras.callbacks.BackupAndRestore):
@@ -299,11 +344,15 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     ]
     start = time.perf_counter()
     try:
-        history = trainee.fit(
-            train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
-            shuffle=False,  # the dataset shuffles itself
-            verbose=1 if sys.stdout.isatty() else 2,  # one line an epoch in logs
-        )
+        with _sigint_noted() as interrupted:
+            history = trainee.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=cfg.epochs,
+                callbacks=[*callbacks, RaiseNotedInterrupt(interrupted)],  # last: after the backup
+                shuffle=False,  # the dataset shuffles itself
+                verbose=1 if sys.stdout.isatty() else 2,  # one line an epoch in logs
+            )
     except KeyboardInterrupt:
         where = best_path if os.path.exists(best_path) else "nowhere yet (no epoch finished)"
         print(f"\nInterrupted. Best checkpoint of {name}: {where}. Run again with --resume to continue.")

@@ -80,8 +80,11 @@ def _recurrence_gradient(rnn, x, direction):
 
         initial = rnn.get_initial_state(batch_size=tf.shape(x)[0])
         last, _, _ = backend_rnn(
-            step, tf.concat([x, zeros], -1), list(initial) if isinstance(initial, (list, tuple)) else [initial],
-            time_major=False, return_all_outputs=False,
+            step,
+            tf.concat([x, zeros], -1),
+            list(initial) if isinstance(initial, (list, tuple)) else [initial],
+            time_major=False,
+            return_all_outputs=False,
         )
         s = tf.reduce_sum(last * direction, axis=-1)
     return tf.norm(tape.gradient(s, zeros), axis=-1)
@@ -129,13 +132,11 @@ def reach_of_reviews(model: keras.Model, texts: list[str], step: int = 32) -> li
         n = len(ids) if len(ids) < step else step * (len(ids) // step)
         groups.setdefault(n, []).append(ids[len(ids) - n :])
     out = []
-    for n, rows in sorted(groups.items()):
+    for _, rows in sorted(groups.items()):
         for start in range(0, len(rows), 64):
             chunk = np.stack(rows[start : start + 64])
             embedding, recurrence = reach_of_ids(model, chunk)
-            out += [
-                Reach([str(parts.vocab[i]) for i in r], e, c) for r, e, c in zip(chunk, embedding, recurrence)
-            ]
+            out += [Reach([str(parts.vocab[i]) for i in r], e, c) for r, e, c in zip(chunk, embedding, recurrence)]
     return out
 
 
@@ -241,7 +242,12 @@ def analyse(folder: str, data: str | None, reviews: int = 500, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(test), size=min(reviews, len(test)), replace=False))
     texts = [test.texts[i] for i in sample]
-    out = {"reviews": len(texts), "review_ids": [test.ids[i] for i in sample], "distances": list(DISTANCES), "models": {}}
+    out = {
+        "reviews": len(texts),
+        "review_ids": [test.ids[i] for i in sample],
+        "distances": list(DISTANCES),
+        "models": {},
+    }
     for name, result in metrics.models.items():
         start = time.perf_counter()
         trained = load_model(os.path.join(folder, result.file))
@@ -251,7 +257,9 @@ def analyse(folder: str, data: str | None, reviews: int = 500, seed: int = 0) ->
         for state, model in (("trained", trained), ("initial", untrained)):
             entry[state] = {"reach": reach_profile(reach_of_reviews(model, texts))}
         sat = saturation([trace(trained, t) for t in texts])
-        entry["trained"]["saturation"] = {label: {g: a.tolist() for g, a in gates.items()} for label, gates in sat.items()}
+        entry["trained"]["saturation"] = {
+            label: {g: a.tolist() for g, a in gates.items()} for label, gates in sat.items()
+        }
         out["models"][name] = entry
         print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
     write_json(os.path.join(folder, ANALYSIS), out)

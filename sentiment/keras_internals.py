@@ -11,14 +11,14 @@ Checked against Keras ``CHECKED_KERAS_VERSION`` (requirements.txt pins it).
 
 from __future__ import annotations
 
+# The time loop `keras.layers.RNN` itself runs (a tf.while_loop on TensorFlow),
+# with its handling of masks and go_backwards. We call it with these keywords.
+from keras.src.backend import rnn as backend_rnn
+
 # One dropout mask per sequence: `keras.layers.RNN` creates it before its time
 # loop (`get_dropout_mask`, `get_recurrent_dropout_mask`) and clears it after
 # (`reset_dropout_mask`, `reset_recurrent_dropout_mask`).
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
-# The time loop `keras.layers.RNN` itself runs (a tf.while_loop on TensorFlow),
-# with its handling of masks and go_backwards. We call it with these keywords.
-from keras.src.backend import rnn as backend_rnn
 
 CHECKED_KERAS_VERSION = "3.15.1"
 

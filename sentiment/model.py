@@ -136,7 +136,9 @@ class ModelConfig:
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
         if self.cell.lower() not in CELLS:
             raise ConfigError(
-                "cell", f"must be one of {', '.join(sorted(CELLS))}", self.cell,
+                "cell",
+                f"must be one of {', '.join(sorted(CELLS))}",
+                self.cell,
                 message=f"Unknown cell {self.cell!r}: choose one of {', '.join(sorted(CELLS))}.",
             )
         for name in ("vocab_size", "max_length", "embedding_dim", "units", "layers"):
@@ -188,7 +190,9 @@ def build_classifier(
     ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)(ids)
     # Whole words dropped (their vectors zeroed), then whole embedding channels.
-    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(x)
+    x = keras.layers.Dropout(config.token_dropout, noise_shape=(None, None, 1), seed=config.seed, name="token_dropout")(
+        x
+    )
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
     last_state = config.pooling == "last"
     for n in range(config.layers):

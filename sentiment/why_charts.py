@@ -78,8 +78,17 @@ def reach_profile_chart(analysis: dict, kind: str) -> alt.Chart:
             p = entry[state]["reach"][kind]
             for d, med, lo, hi, n in zip(p["distance"], p["median"], p["q25"], p["q75"], p["n"]):
                 if med is not None and n >= 20:  # too few reviews that long: no summary
-                    rows.append({"model": name.upper(), "state": label, "distance": d + 1, "median": max(med, 1e-12),
-                                 "q25": max(lo, 1e-12), "q75": max(hi, 1e-12), "reviews": n})
+                    rows.append(
+                        {
+                            "model": name.upper(),
+                            "state": label,
+                            "distance": d + 1,
+                            "median": max(med, 1e-12),
+                            "q25": max(lo, 1e-12),
+                            "q75": max(hi, 1e-12),
+                            "reviews": n,
+                        }
+                    )
     df = pd.DataFrame(rows)
     base = alt.Chart(df).encode(
         x=alt.X("distance:Q", scale=alt.Scale(type="log"), title="tokens from the end (1: the last)"),
@@ -90,7 +99,11 @@ def reach_profile_chart(analysis: dict, kind: str) -> alt.Chart:
         y=alt.Y("median:Q", scale=alt.Scale(type="log"), title="gradient norm / value at the last token"),
         tooltip=["model", "state", "distance", alt.Tooltip("median:Q", format=".2e"), "reviews"],
     )
-    return (band + line).properties(width=340, height=260).facet(column=alt.Column("state:N", title=None, sort=["trained"]))
+    return (
+        (band + line)
+        .properties(width=340, height=260)
+        .facet(column=alt.Column("state:N", title=None, sort=["trained"]))
+    )
 
 
 def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
@@ -99,11 +112,20 @@ def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
     for name, m in metrics.models.items():
         h = m.history
         clip = m.fit_config.get("clipnorm")
-        for e, (med, top, share) in enumerate(zip(h.get("grad_norm_median", []), h.get("grad_norm_max", []),
-                                                 h.get("clipped_share", [])), start=1):
+        for e, (med, top, share) in enumerate(
+            zip(h.get("grad_norm_median", []), h.get("grad_norm_max", []), h.get("clipped_share", [])), start=1
+        ):
             for stat, v in (("median", med), ("largest", top)):
-                rows.append({"model": name.upper(), "epoch": e, "statistic": stat, "norm": v,
-                             "clipped": share, "clipnorm": clip})
+                rows.append(
+                    {
+                        "model": name.upper(),
+                        "epoch": e,
+                        "statistic": stat,
+                        "norm": v,
+                        "clipped": share,
+                        "clipnorm": clip,
+                    }
+                )
     if not rows:
         return None
     return (
@@ -114,8 +136,14 @@ def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="global gradient norm before clipping"),
             strokeDash=alt.StrokeDash("statistic:N", title="per epoch"),
             color=_model_color(pd.DataFrame(rows)["model"]),
-            tooltip=["model", "epoch", "statistic", alt.Tooltip("norm:Q", format=".3g"),
-                     alt.Tooltip("clipped:Q", format=".0%", title="steps clipped"), "clipnorm"],
+            tooltip=[
+                "model",
+                "epoch",
+                "statistic",
+                alt.Tooltip("norm:Q", format=".3g"),
+                alt.Tooltip("clipped:Q", format=".0%", title="steps clipped"),
+                "clipnorm",
+            ],
         )
     )
 
@@ -126,8 +154,10 @@ def saturation_chart(analysis: dict) -> alt.Chart | None:
     for name, entry in analysis["models"].items():
         for label, gates in entry["trained"].get("saturation", {}).items():
             for gate, (below, above) in gates.items():
-                rows += [{"model": name.upper(), "layer": label, "gate": gate, "unit": u, "shut": b, "open": a}
-                         for u, (b, a) in enumerate(zip(below, above))]
+                rows += [
+                    {"model": name.upper(), "layer": label, "gate": gate, "unit": u, "shut": b, "open": a}
+                    for u, (b, a) in enumerate(zip(below, above))
+                ]
     if not rows:
         return None
     return (
@@ -138,8 +168,14 @@ def saturation_chart(analysis: dict) -> alt.Chart | None:
             x=alt.X("shut:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens < 0.1 (shut)"),
             y=alt.Y("open:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens > 0.9 (open)"),
             color=_model_color([r["model"] for r in rows]),
-            tooltip=["model", "layer", "gate", "unit", alt.Tooltip("shut:Q", format=".0%", title="< 0.1"),
-                     alt.Tooltip("open:Q", format=".0%", title="> 0.9")],
+            tooltip=[
+                "model",
+                "layer",
+                "gate",
+                "unit",
+                alt.Tooltip("shut:Q", format=".0%", title="< 0.1"),
+                alt.Tooltip("open:Q", format=".0%", title="> 0.9"),
+            ],
         )
         .facet(column=alt.Column("gate:N", title=None))
     )

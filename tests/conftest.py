@@ -1,5 +1,10 @@
+"""Shared fixtures and helpers. Test modules import from here, never from each other."""
+
 import os
+import subprocess
 import sys
+import tarfile
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,11 +25,49 @@ TINY_REVIEWS = [
     ("poor script, horrible dialogue, I hated it", 0),
 ]
 
+# What write_aclimdb writes, repeated to the size asked for.
+REVIEWS = {
+    "pos": ["A wonderful film.<br /><br />Loved it", "Great acting, great story", "best movie ever", "superb"],
+    "neg": ["Awful.<br />Just awful", "boring and dull", "worst plot", "terrible\x85 acting"],
+}
+
 
 def real_archive() -> str:
     if not os.path.isfile(DATA):
         pytest.skip(f"real IMDB archive not found at {DATA}")
     return DATA
+
+
+def write_aclimdb(root, splits=("train", "test"), urls=True, per_class=None):
+    """aclImdb/{split}/{pos,neg}/<id>_<rating>.txt (+ urls_*.txt); returns the aclImdb folder."""
+    base = os.path.join(root, "aclImdb")
+    for split in splits:
+        for cls, texts in REVIEWS.items():
+            texts = (texts * 10)[: per_class or len(texts)]
+            folder = os.path.join(base, split, cls)
+            os.makedirs(folder, exist_ok=True)
+            for i, text in enumerate(texts):
+                rating = 9 if cls == "pos" else 2
+                with open(os.path.join(folder, f"{i}_{rating}.txt"), "w", encoding="utf-8") as f:
+                    f.write(text)
+            if urls:
+                with open(os.path.join(base, split, f"urls_{cls}.txt"), "w") as f:
+                    # two reviews a movie; pos and neg share movie ids on purpose
+                    f.writelines(f"http://www.imdb.com/title/tt{i // 2:07d}/usercomments\n" for i in range(len(texts)))
+    return base
+
+
+def make_archive(folder, path):
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(folder, arcname="aclImdb")
+    return path
+
+
+def predict(model, texts):
+    """P(positive) for each text, shape (n,)."""
+    import tensorflow as tf
+
+    return model.predict(tf.constant(list(texts)), verbose=0)[:, 0]
 
 
 @pytest.fixture(scope="session")
@@ -44,35 +87,46 @@ def tiny_model(request, tiny_vocab):
     return build_model(config, tiny_vocab)
 
 
-def predict(model, texts):
-    """P(positive) of each raw text, shape (n,)."""
-    import tensorflow as tf
-
-    return model.predict(tf.constant(list(texts)), verbose=0)[:, 0]
-
-
 def run_train(*args, timeout=600):
-    """Runs train.py in a subprocess, as a user would."""
-    import subprocess
-
+    """Runs train.py in a subprocess, as a user would. Without an ``--out`` it
+    writes to a temporary folder, never to the committed saved_models/."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), *args],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
-    )
+    with tempfile.TemporaryDirectory(prefix="train-out-") as out:
+        extra = [] if "--out" in args else ["--out", out]
+        return subprocess.run(
+            [sys.executable, os.path.join(ROOT, "train.py"), *args, *extra],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=ROOT,
+        )
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """Two tiny models (LSTM, GRU) and every artifact, from `train.py --limit` on tiny data."""
-    from test_data import write_aclimdb
-
     root = tmp_path_factory.mktemp("run")
     data = write_aclimdb(root / "data", per_class=30)
     out = root / "models"
     result = run_train(
-        "--data", data, "--out", str(out), "--limit", "40", "--epochs", "2",
-        "--units", "4", "--embedding-dim", "4", "--vocab-size", "100", "--cells", "lstm", "gru",
+        "--data",
+        data,
+        "--out",
+        str(out),
+        "--limit",
+        "40",
+        "--epochs",
+        "2",
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--vocab-size",
+        "100",
+        "--cells",
+        "lstm",
+        "gru",
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return out, result

@@ -25,6 +25,7 @@ def assert_no_exception(at: AppTest):
     assert not at.exception, [e.value for e in at.exception]
 
 
+@pytest.mark.slow
 def test_default_review_shows_every_model_and_its_heatmaps(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -40,6 +41,7 @@ def test_default_review_shows_every_model_and_its_heatmaps(tiny_run, monkeypatch
 
 
 @pytest.mark.parametrize("example", ["Clearly negative", "Mixed", "Negated", "Long"])
+@pytest.mark.slow
 def test_picking_an_example_fills_the_box_and_predicts(tiny_run, monkeypatch, example):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -51,6 +53,7 @@ def test_picking_an_example_fills_the_box_and_predicts(tiny_run, monkeypatch, ex
     assert len(at.metric) == 2
 
 
+@pytest.mark.slow
 def test_typed_review_and_detail_choices(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -64,6 +67,7 @@ def test_typed_review_and_detail_choices(tiny_run, monkeypatch):
     assert any("reset" in md.value for md in at.markdown)
 
 
+@pytest.mark.slow
 def test_empty_input_asks_for_a_review(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -73,6 +77,7 @@ def test_empty_input_asks_for_a_review(tiny_run, monkeypatch):
     assert not at.metric
 
 
+@pytest.mark.slow
 def test_long_review_says_what_the_model_read(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -82,6 +87,7 @@ def test_long_review_says_what_the_model_read(tiny_run, monkeypatch):
     assert at.slider  # a window of tokens moves along the review
 
 
+@pytest.mark.slow
 def test_review_without_known_words_is_a_message(tiny_run, monkeypatch):
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -96,6 +102,7 @@ def test_no_models_says_how_to_train(tmp_path, monkeypatch):
     assert any("python train.py" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, monkeypatch):
     out, _ = tiny_run
     folder = tmp_path / "models"
@@ -110,6 +117,7 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
     assert any("metrics.json" in c.value for c in at.sidebar.caption)
 
 
+@pytest.mark.slow
 def test_view_options_recompute_nothing(tiny_run, monkeypatch):
     import sentiment.traces
 
@@ -134,6 +142,7 @@ def test_view_options_recompute_nothing(tiny_run, monkeypatch):
     assert len(calls) == first
 
 
+@pytest.mark.slow
 def test_a_retrained_model_is_picked_up_without_a_restart(tiny_run, tmp_path, monkeypatch):
     out, _ = tiny_run
     folder = tmp_path / "models"
@@ -148,6 +157,7 @@ def test_a_retrained_model_is_picked_up_without_a_restart(tiny_run, tmp_path, mo
     assert any(e.label.startswith("LSTM (GRU cells)") for e in at.expander)
 
 
+@pytest.mark.slow
 def test_sidebar_explains_each_gate_from_the_cells(tiny_run, monkeypatch):
     from sentiment.cells import GRUCell, LSTMCell
 
@@ -159,6 +169,7 @@ def test_sidebar_explains_each_gate_from_the_cells(tiny_run, monkeypatch):
     assert "*cell* (unbounded)" in sidebar and "*forget* (0 to 1)" in sidebar
 
 
+@pytest.mark.slow
 def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
     import json
 
@@ -177,6 +188,7 @@ def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
         assert any("older version of train.py (version 1): retrain with `python train.py" in e.value for e in shown)
 
 
+@pytest.mark.slow
 def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monkeypatch):
     from sentiment.data import load_imdb
     from sentiment.results import load_run_metrics
@@ -199,6 +211,7 @@ def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monk
     assert len(at.metric) == 2  # both models read it
 
 
+@pytest.mark.slow
 def test_compare_tab_without_predictions_says_how_to_make_them(tiny_run, tmp_path, monkeypatch):
     out, _ = tiny_run
     folder = tmp_path / "models"
@@ -221,15 +234,35 @@ def tiny_lesson(tiny_run, tmp_path_factory):
     data = str(out.parent / "data" / "aclImdb")
     lesson = tmp_path_factory.mktemp("lesson")
     result = run_train(
-        "--data", data, "--out", str(lesson), "--limit", "40", "--epochs", "1", "--units", "4",
-        "--embedding-dim", "4", "--vocab-size", "100", "--cells", "elman", "lstm", "--pooling", "last",
-        "--no-bidirectional", "--adversarial", "0",
+        "--data",
+        data,
+        "--out",
+        str(lesson),
+        "--limit",
+        "40",
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--vocab-size",
+        "100",
+        "--cells",
+        "elman",
+        "lstm",
+        "--pooling",
+        "last",
+        "--no-bidirectional",
+        "--adversarial",
+        "0",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert analyse([str(lesson), "--data", data, "--reviews", "25"]) == 0
     return lesson
 
 
+@pytest.mark.slow
 def test_why_gates_tab_shows_every_view(tiny_run, tiny_lesson, monkeypatch):
     out, _ = tiny_run
     monkeypatch.setenv("SENTIMENT_LESSON", str(tiny_lesson))
@@ -238,9 +271,14 @@ def test_why_gates_tab_shows_every_view(tiny_run, tiny_lesson, monkeypatch):
     at.run()
     assert_no_exception(at)
     headers = [h.value for h in at.subheader]
-    for title in ("Accuracy by review length", "How far back the gradient reaches: this review",
-                  "How far back the gradient reaches: 25 test reviews", "What the gates keep",
-                  "Exploding gradients and clipping, in training", "Gate saturation"):
+    for title in (
+        "Accuracy by review length",
+        "How far back the gradient reaches: this review",
+        "How far back the gradient reaches: 25 test reviews",
+        "What the gates keep",
+        "Exploding gradients and clipping, in training",
+        "Gate saturation",
+    ):
         assert title in headers, headers
     assert len(charts(at)) >= 6
     assert any("32 tokens back" in c.value for c in at.caption)
@@ -248,6 +286,7 @@ def test_why_gates_tab_shows_every_view(tiny_run, tiny_lesson, monkeypatch):
     assert_no_exception(at)
 
 
+@pytest.mark.slow
 def test_why_gates_tab_without_lesson_models_says_how_to_train_them(tiny_run, tmp_path, monkeypatch):
     out, _ = tiny_run
     monkeypatch.setenv("SENTIMENT_LESSON", str(tmp_path / "none"))

@@ -11,17 +11,31 @@ from conftest import ROOT, real_archive
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_quick_benchmark_writes_its_figures(tmp_path):
     result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmark.py"), "--data", real_archive(), "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=900, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmark.py"),
+            "--data",
+            real_archive(),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "benchmark.json").read_text())
     for cell in ("lstm", "gru"):
         rows = figures["training"][cell]
         # Keras's layer(s), our cell in keras.layers.RNN, and the product's Recurrent
-        assert {f"keras.layers.{cell.upper()}", "ours in keras.layers.RNN", "ours, Recurrent (the product)"} <= set(rows)
+        expected = {f"keras.layers.{cell.upper()}", "ours in keras.layers.RNN", "ours, Recurrent (the product)"}
+        assert expected <= set(rows)
         assert all(r["reviews_per_s"] > 0 and r["vs_keras"] > 0 for r in rows.values())
         assert all(v["trace_ms"] > 0 for v in figures["latency_ms"][cell].values())
         assert figures["recurrent_layer"][cell]["ours"]["gflops"] > 0

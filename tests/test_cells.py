@@ -30,7 +30,9 @@ def _pair(ours_cell, reference_layer, x, map_weights=lambda w: w, wrapper=keras.
     ours = wrapper(ours_cell, return_sequences=True, return_state=True)
     ours(x)
     # Random, not initial, biases, so a wrong gate order would show.
-    weights = [w + np.random.default_rng(1).normal(scale=0.3, size=w.shape).astype("float32") for w in reference.get_weights()]
+    weights = [
+        w + np.random.default_rng(1).normal(scale=0.3, size=w.shape).astype("float32") for w in reference.get_weights()
+    ]
     reference.set_weights(weights)
     ours.set_weights(map_weights([w.copy() for w in weights]))
     return ours, reference

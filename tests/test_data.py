@@ -1,43 +1,13 @@
 """The IMDB loader on tiny aclImdb-layout folders and archives the tests write."""
 
 import os
-import tarfile
 import time
 
 import numpy as np
 import pytest
 
+from conftest import make_archive, write_aclimdb
 from sentiment import data as imdb
-
-REVIEWS = {
-    "pos": ["A wonderful film.<br /><br />Loved it", "Great acting, great story", "best movie ever", "superb"],
-    "neg": ["Awful.<br />Just awful", "boring and dull", "worst plot", "terrible\x85 acting"],
-}
-
-
-def write_aclimdb(root, splits=("train", "test"), urls=True, per_class=None):
-    """aclImdb/{split}/{pos,neg}/<id>_<rating>.txt (+ urls_*.txt); returns the aclImdb folder."""
-    base = os.path.join(root, "aclImdb")
-    for split in splits:
-        for cls, texts in REVIEWS.items():
-            texts = (texts * 10)[: per_class or len(texts)]
-            folder = os.path.join(base, split, cls)
-            os.makedirs(folder, exist_ok=True)
-            for i, text in enumerate(texts):
-                rating = 9 if cls == "pos" else 2
-                with open(os.path.join(folder, f"{i}_{rating}.txt"), "w", encoding="utf-8") as f:
-                    f.write(text)
-            if urls:
-                with open(os.path.join(base, split, f"urls_{cls}.txt"), "w") as f:
-                    # two reviews a movie; pos and neg share movie ids on purpose
-                    f.writelines(f"http://www.imdb.com/title/tt{i // 2:07d}/usercomments\n" for i in range(len(texts)))
-    return base
-
-
-def make_archive(folder, path):
-    with tarfile.open(path, "w:gz") as tar:
-        tar.add(folder, arcname="aclImdb")
-    return path
 
 
 def test_reads_folder(tmp_path):

@@ -26,6 +26,7 @@ def committed(request):
 
 
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "not bad at all, honestly"])
+@pytest.mark.slow
 def test_integrated_gradients_add_up_on_committed_models(committed, text):
     a = ex.integrated_gradients(committed, text)
     assert a.gap <= ex.COMPLETENESS_TOLERANCE
@@ -35,8 +36,12 @@ def test_integrated_gradients_add_up_on_committed_models(committed, text):
     assert len(a.scores) == len(a.tokens) == len(ex.review_ids(committed, text))
 
 
+@pytest.mark.slow
 def test_fixed_steps_are_used_and_more_steps_close_the_gap(committed):
-    coarse, fine = ex.integrated_gradients(committed, POSITIVE, steps=2), ex.integrated_gradients(committed, POSITIVE, steps=128)
+    coarse, fine = (
+        ex.integrated_gradients(committed, POSITIVE, steps=2),
+        ex.integrated_gradients(committed, POSITIVE, steps=128),
+    )
     assert (coarse.steps, fine.steps) == (2, 128)
     assert fine.gap <= coarse.gap + 1e-6 and fine.gap < ex.COMPLETENESS_TOLERANCE
 
@@ -51,6 +56,7 @@ def test_occluding_the_top_positive_word_lowers_p_positive(committed):
     assert predict(committed, [without])[0] < a.probability
 
 
+@pytest.mark.slow
 def test_explanation_words_units_and_agreement(committed):
     e = ex.explain(committed, NEGATIVE)
     for_pos, for_neg = e.top_words(3)
@@ -63,6 +69,7 @@ def test_explanation_words_units_and_agreement(committed):
     assert [u.direction for u in e.units] == ["forward", "backward"]
 
 
+@pytest.mark.slow
 def test_long_reviews_are_occluded_in_spans(committed):
     text = " ".join(["the film was not bad at all and the acting felt honest"] * 30)  # 360 tokens
     occ = ex.occlusion(committed, text)

@@ -17,7 +17,9 @@ TEXT = "a great movie i loved it wonderful acting"
 def last_state_model(request, tiny_vocab):
     """In float64, so that finite differences resolve gradients that have
     shrunk a thousandfold on their way back."""
-    config = ModelConfig(cell=request.param, vocab_size=200, units=3, embedding_dim=4, bidirectional=False, pooling="last")
+    config = ModelConfig(
+        cell=request.param, vocab_size=200, units=3, embedding_dim=4, bidirectional=False, pooling="last"
+    )
     keras.config.set_dtype_policy("float64")
     try:
         model = build_model(config, tiny_vocab)
@@ -34,6 +36,7 @@ def _logit(model, vectors):
     return np.log(p) - np.log1p(-p)  # as gradients.py reads it
 
 
+@pytest.mark.slow
 def test_embedding_gradient_matches_finite_differences(last_state_model):
     parts = _parts(last_state_model)
     reach = gr.gradient_reach(last_state_model, TEXT)
@@ -50,6 +53,7 @@ def test_embedding_gradient_matches_finite_differences(last_state_model):
         assert np.linalg.norm(grad) == pytest.approx(reach.embedding[t], rel=1e-3, abs=1e-5), t
 
 
+@pytest.mark.slow
 def test_recurrence_gradient_matches_finite_differences_of_the_state(last_state_model):
     """Perturb the state after step t and run Keras's own layer on from there."""
     parts = _parts(last_state_model)
@@ -113,7 +117,7 @@ def test_retention_is_the_product_of_the_later_keep_gates(tiny_vocab):
         if cell == "elman":
             assert kept == {}  # no keep gate: the state is rewritten at every step
             continue
-        (label, values), = kept.items()
+        ((label, values),) = kept.items()
         assert label.endswith("(forward)")
         layer = next(layer for layer in t.layers if layer.label == label)
         keep = layer.values["forget"] if cell == "lstm" else 1 - layer.values["update"]

@@ -35,7 +35,9 @@ def test_time_loop_returns_last_output_all_outputs_and_states():
 
 
 def test_dropout_mixin_has_the_methods_keras_rnn_calls():
-    missing = [m for m in keras_internals.DROPOUT_METHODS if not callable(getattr(keras_internals.DropoutRNNCell, m, None))]
+    missing = [
+        m for m in keras_internals.DROPOUT_METHODS if not callable(getattr(keras_internals.DropoutRNNCell, m, None))
+    ]
     assert not missing, f"DropoutRNNCell (Keras {keras.__version__}) lacks {missing}"
 
 

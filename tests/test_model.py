@@ -11,7 +11,6 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT, TINY_REVIEWS, predict, real_archive
-from sentiment.traces import trace
 from sentiment.model import (
     HeadTail,
     ModelConfig,
@@ -23,6 +22,7 @@ from sentiment.model import (
     standardize,
     text_to_ids,
 )
+from sentiment.traces import trace
 
 TEXTS = [t for t, _ in TINY_REVIEWS]
 
@@ -34,7 +34,7 @@ def test_model_takes_raw_strings_and_returns_probabilities(tiny_model):
 
 
 def test_standardize_drops_markup_control_characters_and_punctuation():
-    out = standardize(tf.constant(["Great<br /><br />FILM\x85ok, isn't it?! \u2028 \U0001F600"])).numpy()[0].decode()
+    out = standardize(tf.constant(["Great<br /><br />FILM\x85ok, isn't it?! \u2028 \U0001f600"])).numpy()[0].decode()
     assert out.split() == ["great", "film", "ok", "isnt", "it"]
 
 
@@ -46,6 +46,7 @@ def test_head_tail_keeps_start_and_end_of_long_reviews():
     np.testing.assert_array_equal(empty, [[0]])
 
 
+@pytest.mark.slow
 def test_save_and_load_in_a_fresh_process_gives_identical_predictions(tiny_model, tmp_path):
     path = str(tmp_path / "model.keras")
     tiny_model.save(path)
@@ -73,7 +74,7 @@ def test_trace_matches_model(tiny_model):
     assert t.tokens == ["terrible", "film", "awful", "acting"] + "a great movie i loved it wonderful acting".split()
     # The trace's hidden states are the recurrent layer's outputs.
     classifier = classifier_of(tiny_model)
-    bi = next(l for l in classifier.layers if isinstance(l, keras.layers.Bidirectional))
+    bi = next(layer for layer in classifier.layers if isinstance(layer, keras.layers.Bidirectional))
     seq = keras.Model(classifier.input, bi.output)(ids[None, : len(t.tokens)]).numpy()[0]
     forward, backward = t.layers
     units = forward.values["hidden"].shape[1]
@@ -132,6 +133,7 @@ def test_bad_model_config_raises():
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_save_load_round_trip_on_real_reviews(tmp_path):
     """IMDB text holds characters (e.g. U+0085) that break a default vocabulary on reload."""
     from sentiment.data import limit, load_imdb

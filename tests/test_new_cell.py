@@ -33,7 +33,9 @@ def mgu(monkeypatch, tiny_vocab):
     from sentiment.model import ModelConfig, build_model
 
     monkeypatch.setitem(cells.CELLS, "mgu", MinimalGatedCell)
-    return build_model(ModelConfig(cell="mgu", vocab_size=200, units=4, embedding_dim=5, max_length=12, head=4), tiny_vocab)
+    return build_model(
+        ModelConfig(cell="mgu", vocab_size=200, units=4, embedding_dim=5, max_length=12, head=4), tiny_vocab
+    )
 
 
 def test_a_new_cell_builds_predicts_and_traces(mgu):

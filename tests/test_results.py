@@ -86,7 +86,7 @@ def test_a_version_1_file_says_to_retrain(tmp_path):
     [
         (lambda d: d["models"]["lstm"].pop("epochs_run"), "models.lstm.epochs_run is missing"),
         (lambda d: d["models"]["lstm"].update(epochs_run=3.0), "models.lstm.epochs_run: expected an integer, got 3.0"),
-        (lambda d: d["models"]["gru"]["test"].update(accuracy="high"), 'models.gru.test.accuracy: expected a number'),
+        (lambda d: d["models"]["gru"]["test"].update(accuracy="high"), "models.gru.test.accuracy: expected a number"),
         (lambda d: d.update(models=[]), "metrics.models: expected an object, got []"),
         (lambda d: d["baseline"].update(test=None), "metrics.baseline.test: expected an object, got null"),
         (lambda d: d.update(version=3), "version 3, which this code does not know"),
@@ -104,7 +104,12 @@ def test_a_malformed_file_names_what_is_wrong(change, message, tmp_path):
 
 @pytest.mark.parametrize(
     "content,message",
-    [(None, "No "), ("{not json", "is not valid JSON"), ("[1, 2]", "is not what train.py writes"), (b"\xff\xfe", "is not valid JSON")],
+    [
+        (None, "No "),
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "is not what train.py writes"),
+        (b"\xff\xfe", "is not valid JSON"),
+    ],
 )
 def test_missing_or_unreadable_files(content, message, tmp_path):
     path = tmp_path / "metrics.json"

@@ -5,15 +5,22 @@ import os
 
 import pytest
 
-from conftest import real_archive, run_train
+from conftest import predict, real_archive, run_train, write_aclimdb
 from sentiment.results import load_run_metrics
-from test_data import write_aclimdb
 
 
+@pytest.mark.slow
 def test_limit_run_writes_every_artifact(tiny_run):
     out, result = tiny_run
-    for name in ("lstm.keras", "gru.keras", "metrics.json", "report.md", "curves.png",
-                 "runs/lstm.csv", "runs/gru.best.keras"):
+    for name in (
+        "lstm.keras",
+        "gru.keras",
+        "metrics.json",
+        "report.md",
+        "curves.png",
+        "runs/lstm.csv",
+        "runs/gru.best.keras",
+    ):
         assert (out / name).is_file(), name
     assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]  # no half-written files
     metrics = load_run_metrics(out / "metrics.json")  # the current schema, or it raises
@@ -34,16 +41,17 @@ def test_limit_run_writes_every_artifact(tiny_run):
         assert noise not in result.stderr.lower(), result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_help_is_quiet_and_shows_the_defaults():
     result = run_train("--help", timeout=120)
     assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
     assert "--adversarial" in result.stdout and "(default: 3)" in result.stdout
 
 
+@pytest.mark.slow
 def test_saved_models_reload_and_predict(tiny_run):
-    from conftest import predict
-    from sentiment.traces import trace
     from sentiment.model import load_model
+    from sentiment.traces import trace
 
     out, _ = tiny_run
     for cell in ("lstm", "gru"):
@@ -62,6 +70,7 @@ def test_saved_models_reload_and_predict(tiny_run):
         (["--dropout", "1.5"], "--dropout must be in"),
     ],
 )
+@pytest.mark.slow
 def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     result = run_train(*args, "--out", str(tmp_path), timeout=120)
     assert result.returncode != 0
@@ -69,7 +78,9 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("name,message", [("missing", "no such file"), ("notes.txt", "expected an aclImdb folder or its .tar.gz")])
+@pytest.mark.parametrize(
+    "name,message", [("missing", "no such file"), ("notes.txt", "expected an aclImdb folder or its .tar.gz")]
+)
 def test_a_wrong_data_path_is_told_before_tensorflow_loads(name, message, tmp_path):
     import subprocess
     import sys
@@ -88,6 +99,7 @@ def test_a_wrong_data_path_is_told_before_tensorflow_loads(name, message, tmp_pa
     assert message in result.stderr and "aclImdb_v1" not in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_data_fails_before_training(tmp_path):
     data = write_aclimdb(tmp_path / "data", splits=("train",))
     result = run_train("--data", data, "--out", str(tmp_path / "out"), timeout=120)
@@ -96,10 +108,26 @@ def test_malformed_data_fails_before_training(tmp_path):
 
 
 @pytest.mark.real_data
+@pytest.mark.slow
 def test_short_training_on_real_reviews_beats_chance(tmp_path):
     result = run_train(
-        "--data", real_archive(), "--out", str(tmp_path), "--limit", "3000", "--epochs", "2",
-        "--cells", "gru", "--units", "32", "--no-baseline", "--max-length", "200", "--head", "50",
+        "--data",
+        real_archive(),
+        "--out",
+        str(tmp_path),
+        "--limit",
+        "3000",
+        "--epochs",
+        "2",
+        "--cells",
+        "gru",
+        "--units",
+        "32",
+        "--no-baseline",
+        "--max-length",
+        "200",
+        "--head",
+        "50",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -221,8 +249,8 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import keras
     import numpy as np
 
-    from sentiment.model import classifier_of
     from sentiment.fitting import WordAdversarial
+    from sentiment.model import classifier_of
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
@@ -238,12 +266,13 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
         WordAdversarial(classifier_of(model), epsilon=0)
 
 
+@pytest.mark.slow
 def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from sentiment.model import classifier_of
     from sentiment.fitting import FitConfig, fit
+    from sentiment.model import classifier_of
 
     model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
@@ -259,6 +288,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     assert acc == pytest.approx(history["val_accuracy"][best])
 
 
+@pytest.mark.slow
 def test_bad_ema_and_adversarial_flags_are_refused():
     for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
         result = run_train("--limit", "40", *flags)
@@ -285,6 +315,7 @@ def test_predictions_come_back_in_the_callers_order(tiny_vocab):
 
 
 @pytest.mark.parametrize("clipnorm,adversarial", [(1e-6, 0.0), (0.0, 0.0), (1e-6, 0.05)])
+@pytest.mark.slow
 def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clipnorm, adversarial):
     import numpy as np
     import tensorflow as tf
@@ -303,6 +334,7 @@ def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clip
     assert "grad_norm" not in history and "val_grad_norm_median" not in history
 
 
+@pytest.mark.slow
 def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
     import numpy as np
 
@@ -325,6 +357,7 @@ def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
     assert "Test accuracy by review length" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp_path):
     import shutil
 
@@ -358,6 +391,7 @@ def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp
     assert (folder / "metrics.json").read_text() == written
 
 
+@pytest.mark.slow
 def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_path):
     import shutil
 
@@ -368,8 +402,22 @@ def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_
     folder = tmp_path / "run"
     shutil.copytree(out, folder)
     data = str(out.parent / "data" / "aclImdb")
-    common = ["--data", data, "--out", str(folder), "--limit", "40", "--epochs", "1", "--units", "4",
-              "--embedding-dim", "4", "--vocab-size", "100"]
+    common = [
+        "--data",
+        data,
+        "--out",
+        str(folder),
+        "--limit",
+        "40",
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--vocab-size",
+        "100",
+    ]
     result = run_train(*common, "--cells", "elman", "--learning-rate", "0.01", "--no-baseline", "--add")
     assert result.returncode == 0, result.stderr[-3000:]
     before, after = load_run_metrics(out / "metrics.json"), load_run_metrics(folder / "metrics.json")
