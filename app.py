@@ -191,14 +191,17 @@ def _cell_class(model):
 
 def review_input() -> str | None:
     """The example picker and the text box; the review to explain, or None."""
+    # Streamlit forgets a widget's value in a run that does not draw it (another
+    # tab): the review is kept under a key of its own and given back to the box.
     if "review" not in st.session_state:
-        st.session_state.review = EXAMPLES["Clearly positive"]
+        st.session_state.review = st.session_state.get("the_review", EXAMPLES["Clearly positive"])
 
     def pick_example():
         st.session_state.review = EXAMPLES.get(st.session_state.example, st.session_state.review)
 
     st.selectbox("Example", ["(your own)", *EXAMPLES], key="example", on_change=pick_example)
     text = st.text_area("Review", key="review", height=140)
+    st.session_state.the_review = text
     if len(text) > MAX_CHARS:
         st.info(f"The review has {len(text):,} characters; the first {MAX_CHARS:,} are used.")
         text = text[:MAX_CHARS]
@@ -392,7 +395,7 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
 
 def _load_review(review_id: str, source: str) -> None:
     """Puts a test review into the explore tab's text box and opens that tab."""
-    st.session_state.review = test_reviews(source)[review_id]
+    st.session_state.review = st.session_state.the_review = test_reviews(source)[review_id]
     st.session_state.example = "(your own)"
     st.session_state.tab = TABS[0]
 
@@ -496,7 +499,7 @@ def why_gates(models: dict, metrics: RunMetrics | None) -> None:
         )
         return
     accuracy_by_length(lesson_metrics, metrics)
-    text = st.session_state.get("review", "")
+    text = st.session_state.get("the_review", EXAMPLES["Clearly positive"])
     if text.strip():
         reach_this_review(lesson, text[:MAX_CHARS])
     analysis_path = os.path.join(LESSON_DIR, ANALYSIS)

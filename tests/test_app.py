@@ -295,3 +295,16 @@ def test_why_gates_tab_without_lesson_models_says_how_to_train_them(tiny_run, tm
     at.run()
     assert_no_exception(at)
     assert any("--pooling last --no-bidirectional" in i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_a_typed_review_survives_a_visit_to_another_tab(tiny_run, monkeypatch):
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)
+    at.text_area(key="review").input("a dull film with one great scene").run()
+    at.session_state["tab"] = "Compare LSTM vs GRU"
+    at.run()
+    at.session_state["tab"] = "Explore a review"
+    at.run()
+    assert_no_exception(at)
+    assert at.text_area(key="review").value == "a dull film with one great scene"
