@@ -75,6 +75,7 @@ def _fuzz_model(vocab):
     return _FUZZ["model"]
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container:UserWarning")  # Keras, on the mixed file
 def test_weights_from_another_configuration_are_a_clear_error(tiny_vocab, tmp_path):
     small = build_model(ModelConfig(units=4, embedding_dim=4, vocab_size=200), tiny_vocab)
     big = build_model(ModelConfig(units=8, embedding_dim=4, vocab_size=200), tiny_vocab)
