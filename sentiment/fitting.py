@@ -255,10 +255,10 @@ def _sigint_noted():
 
 
 class RaiseNotedInterrupt(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt again after a Ctrl-C that Keras swallowed: a bare
-    ``except:`` in keras.src.utils.python_utils.pythonify_logs (run at every
-    callback) and one in saving_lib's save_model catch it when it lands there,
-    and training went on (Keras 3.15)."""
+    """Raises KeyboardInterrupt again after a Ctrl-C that Keras swallowed (Keras
+    3.15: bare ``except:`` blocks in keras.src.utils.python_utils.pythonify_logs,
+    run at every callback, and in saving_lib._save_model_to_fileobj catch it
+    when it lands there, and training went on)."""
 
     def __init__(self, noted: list):
         super().__init__()

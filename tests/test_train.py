@@ -245,6 +245,7 @@ def _tiny_ids_and_labels(vocab):
     return model, ids, np.array([y for _, y in TINY_REVIEWS], "float32")
 
 
+@pytest.mark.slow
 def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import keras
     import numpy as np
