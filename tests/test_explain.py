@@ -46,6 +46,7 @@ def test_fixed_steps_are_used_and_more_steps_close_the_gap(committed):
     assert fine.gap <= coarse.gap + 1e-6 and fine.gap < ex.COMPLETENESS_TOLERANCE
 
 
+@pytest.mark.slow
 def test_occluding_the_top_positive_word_lowers_p_positive(committed):
     a = ex.integrated_gradients(committed, POSITIVE)
     top = int(np.argmax(a.scores))

@@ -87,6 +87,7 @@ def test_recurrence_gradient_matches_finite_differences_of_the_state(last_state_
     assert reach.recurrence[-1] == pytest.approx(np.linalg.norm(direction), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_batched_reach_equals_one_review_at_a_time(last_state_model):
     texts = [TEXT, "awful boring film i hated it", "the worst movie"]
     batched = gr.reach_of_reviews(last_state_model, texts, step=4)
@@ -109,6 +110,7 @@ def test_reach_profile_summarises_by_distance_from_the_end():
     assert profile["recurrence"]["median"][:2] == [1.0, 0.5]
 
 
+@pytest.mark.slow
 def test_retention_is_the_product_of_the_later_keep_gates(tiny_vocab):
     for cell in ("lstm", "gru", "elman"):
         model = build_model(ModelConfig(cell=cell, vocab_size=200, units=3, embedding_dim=4), tiny_vocab)
@@ -126,6 +128,7 @@ def test_retention_is_the_product_of_the_later_keep_gates(tiny_vocab):
         np.testing.assert_array_equal(values[-1], 1.0)
 
 
+@pytest.mark.slow
 def test_saturation_of_gates_with_a_large_bias(tiny_vocab):
     model = build_model(ModelConfig(cell="gru", vocab_size=200, units=3, embedding_dim=4), tiny_vocab)
     cell = model.get_layer("classifier").get_layer("bi_gru_0").forward_layer.cell

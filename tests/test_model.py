@@ -151,6 +151,7 @@ def test_save_load_round_trip_on_real_reviews(tmp_path):
     np.testing.assert_array_equal(predict(loaded, reviews[:20]), predict(model, reviews[:20]))
 
 
+@pytest.mark.slow
 def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
     """pooling="last", one direction: the textbook many-to-one model."""
     from sentiment.explain import explain
