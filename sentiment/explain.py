@@ -35,7 +35,7 @@ from sentiment.traces import recurrent_layers
 
 COMPLETENESS_TOLERANCE = 0.05  # |sum of attributions - (P(x) - P(baseline))| / |P(x) - P(baseline)|
 IG_STEPS = (16, 32, 64, 128, 256)  # tried in turn until complete enough
-OCCLUSION_VARIANTS = 64  # at most this many reviews with a word or span dropped
+OCCLUSION_VARIANTS = 32  # at most this many reviews with a word or span dropped (cost: one pass each)
 CHUNK = 128  # sequences per forward pass in batched work
 
 
