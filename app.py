@@ -527,13 +527,15 @@ def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -
         st.info("These metrics have no accuracy by length: retrain, or run `python -m sentiment.evaluate`.")
         return
     st.altair_chart(chart, width="content")
-    longest = {name: t.by_length[-2] for name, t in results.items() if len(t.by_length) >= 2}  # 401-800 tokens
+    st.caption("What to look for: if vanishing gradients hurt, last-state models lose accuracy as reviews grow.")
+    # The 401-800 bucket: the longest the models read whole (they read 800 tokens).
+    longest = {name: t.by_length[-2] for name, t in results.items() if len(t.by_length) >= 2}
+    longest = {name: b for name, b in longest.items() if b.n and b.accuracy is not None}
     if longest:
-        ranked = sorted(longest.items(), key=lambda kv: -(kv[1].accuracy or 0))
+        ranked = sorted(longest.items(), key=lambda kv: -kv[1].accuracy)
         st.caption(
-            f"What to look for: if vanishing gradients hurt, last-state models lose accuracy as reviews grow. "
             f"On the {ranked[0][1].n:,} test reviews of {ranked[0][1].label} tokens: "
-            + ", ".join(f"{name} {100 * b.accuracy:.1f}%" for name, b in ranked if b.accuracy is not None)
+            + ", ".join(f"{name} {100 * b.accuracy:.1f}%" for name, b in ranked)
             + ". (The models read 800 tokens: the first 200 and the last 600 of a longer review.)"
         )
 

@@ -93,9 +93,37 @@ def warm_timings_ms(models: str, repeats: int = 5) -> dict:
     }
 
 
+def warm_why_gates_ms(lesson: str, repeats: int = 5) -> dict:
+    """Median warm time of the Why-gates tab's live views for the same review:
+    the gradient reach of every lesson model, and the traces retention reads
+    (the gated ones)."""
+    from sentiment.gradients import gradient_reach, retention
+    from sentiment.model import load_model, recurrent_cell_name
+    from sentiment.traces import trace
+
+    loaded = {f[:-6]: load_model(os.path.join(lesson, f)) for f in sorted(os.listdir(lesson)) if f.endswith(".keras")}
+    review = " ".join(["the film was not bad at all and the acting felt honest"] * 100)
+    gated = [m for m in loaded.values() if recurrent_cell_name(m) in ("lstm", "gru")]
+
+    def views():
+        for model in loaded.values():
+            gradient_reach(model, review)
+        for model in gated:
+            retention(trace(model, review))
+
+    views()  # traces the graphs
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        views()
+        times.append(time.perf_counter() - start)
+    return {"lesson_models": list(loaded), "why_gates_ms": round(1000 * statistics.median(times), 1)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="saved_models")
+    p.add_argument("--lesson", default=os.path.join("saved_models", "lesson"), help="the last-state models")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--out", default="benchmarks")
     args = p.parse_args(argv)
@@ -109,6 +137,14 @@ def main(argv=None) -> int:
         f"all of {result['models']}: {result['all_models_ms']:.0f} ms",
         flush=True,
     )
+    if os.path.isdir(args.lesson):
+        result.update(warm_why_gates_ms(args.lesson))
+        print(
+            f"warm, the same review, Why gates? tab's live views (gradient reach of {result['lesson_models']}, "
+            f"retention): {result['why_gates_ms']:.0f} ms; with the explore tab's: "
+            f"{result['why_gates_ms'] + result['all_models_ms']:.0f} ms",
+            flush=True,
+        )
     result["first_page_load_s"] = page_load_seconds(args.models, args.chromium)
     print(
         f"first page load after start (server start to every prediction and heatmap shown): "

@@ -27,19 +27,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(models: str | os.PathLike, deadline_s: float = 90.0) -> Iterator[str]:
+def serve_app(models: str | os.PathLike, deadline_s: float = 90.0, env: dict | None = None) -> Iterator[str]:
     """Starts ``streamlit run app.py`` on a free 127.0.0.1 port and yields its URL.
 
     Args:
         models: the folder of saved models the app loads (``$SENTIMENT_MODELS``).
         deadline_s: how long to wait for the server's health check.
+        env: more environment variables for the app (e.g. ``SENTIMENT_LESSON``).
 
     Raises:
         AppServerError: the server exited or was not healthy within the
             deadline; the message ends with its output.
     """
     port = free_port()
-    env = {**os.environ, "SENTIMENT_MODELS": os.fspath(models), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "SENTIMENT_MODELS": os.fspath(models), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(
             [

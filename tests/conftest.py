@@ -130,3 +130,40 @@ def tiny_run(tmp_path_factory):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return out, result
+
+
+@pytest.fixture(scope="session")
+def tiny_lesson(tiny_run, tmp_path_factory):
+    """Last-state Elman and LSTM models on the tiny data, with their why_gates.json."""
+    from sentiment.gradients import main as analyse
+
+    out, _ = tiny_run
+    data = str(out.parent / "data" / "aclImdb")
+    lesson = tmp_path_factory.mktemp("lesson")
+    result = run_train(
+        "--data",
+        data,
+        "--out",
+        str(lesson),
+        "--limit",
+        "40",
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--embedding-dim",
+        "4",
+        "--vocab-size",
+        "100",
+        "--cells",
+        "elman",
+        "lstm",
+        "--pooling",
+        "last",
+        "--no-bidirectional",
+        "--adversarial",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert analyse([str(lesson), "--data", data, "--reviews", "25"]) == 0
+    return lesson

@@ -224,44 +224,6 @@ def test_compare_tab_without_predictions_says_how_to_make_them(tiny_run, tmp_pat
     assert any("python -m sentiment.evaluate" in i.value for i in at.info)
 
 
-@pytest.fixture(scope="module")
-def tiny_lesson(tiny_run, tmp_path_factory):
-    """Last-state Elman and LSTM models on the tiny data, with their why_gates.json."""
-    from conftest import run_train
-    from sentiment.gradients import main as analyse
-
-    out, _ = tiny_run
-    data = str(out.parent / "data" / "aclImdb")
-    lesson = tmp_path_factory.mktemp("lesson")
-    result = run_train(
-        "--data",
-        data,
-        "--out",
-        str(lesson),
-        "--limit",
-        "40",
-        "--epochs",
-        "1",
-        "--units",
-        "4",
-        "--embedding-dim",
-        "4",
-        "--vocab-size",
-        "100",
-        "--cells",
-        "elman",
-        "lstm",
-        "--pooling",
-        "last",
-        "--no-bidirectional",
-        "--adversarial",
-        "0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert analyse([str(lesson), "--data", data, "--reviews", "25"]) == 0
-    return lesson
-
-
 @pytest.mark.slow
 def test_why_gates_tab_shows_every_view(tiny_run, tiny_lesson, monkeypatch):
     out, _ = tiny_run

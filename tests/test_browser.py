@@ -13,9 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def app_url(tiny_run):
+def app_url(tiny_run, tiny_lesson):
     out, _ = tiny_run
-    with serve_app(out) as url:
+    with serve_app(out, env={"SENTIMENT_LESSON": str(tiny_lesson)}) as url:
         yield url
 
 
@@ -51,7 +51,19 @@ def test_review_gets_predictions_and_heatmaps_in_chromium(app_url):
                 "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 4", timeout=60_000
             )
             page.wait_for_selector("span[title*='boring']", timeout=60_000)  # the shaded review
+            page.get_by_text("Which words decided it").wait_for(timeout=60_000)
+            page.wait_for_selector("span[title*='share of P(positive)']", timeout=60_000)  # the attributions
             assert page.locator("[data-testid='stException']").count() == 0
             page.screenshot(path=os.path.join(ARTIFACTS, "app.png"), full_page=True)
+
+            page.get_by_role("tab", name="Why gates?").click()
+            page.get_by_text("Gate saturation").wait_for(timeout=120_000)
+            page.get_by_text("How far back the gradient reaches: this review").wait_for(timeout=60_000)
+            page.wait_for_selector("span[title*='kept at the end']", timeout=60_000)  # retention under the review
+            page.wait_for_function(
+                "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 6", timeout=60_000
+            )
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.screenshot(path=os.path.join(ARTIFACTS, "why_gates.png"), full_page=True)
         finally:
             browser.close()
