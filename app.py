@@ -108,6 +108,16 @@ def load_metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
     return _read_metrics(path, _mtime(path))
 
 
+def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
+    """The models and metrics of a folder train.py wrote; a file that does not
+    load is named on the page, and the others still work."""
+    models, errors = load_models(folder)
+    metrics, problem = load_metrics(folder)
+    for file, message in errors.items():
+        st.error(f"**{file}** could not be loaded: {message}")
+    return models, metrics, problem
+
+
 @st.cache_data(show_spinner="Reading the review ...", max_entries=64)
 def trace_review(path: str, mtime: float, text: str) -> Trace:
     """Every gate of the model in ``path`` on ``text``; computed once per
@@ -487,10 +497,7 @@ def why_gates(models: dict, metrics: RunMetrics | None) -> None:
         "measure that on real reviews, with textbook models: one direction, the final state alone feeds the "
         "classifier (the main models' max-and-mean pooling gives every word a short path and hides the effect)."
     )
-    lesson, errors = load_models(LESSON_DIR)
-    lesson_metrics, problem = load_metrics(LESSON_DIR)
-    for file, message in errors.items():
-        st.error(f"**{file}** could not be loaded: {message}")
+    lesson, lesson_metrics, problem = load_run(LESSON_DIR)
     if not lesson or lesson_metrics is None:
         st.info(
             f"No last-state models in `{LESSON_DIR}/` ({problem or 'no .keras files'}). Train them with\n\n```\n"
@@ -646,10 +653,7 @@ def main() -> None:
         "Sentiment classifiers on IMDB reviews, built from LSTM and GRU cells written from their gate "
         "equations. Type a review and watch, token by token, what each gate lets through."
     )
-    models, load_errors = load_models(MODELS_DIR)
-    metrics, metrics_problem = load_metrics(MODELS_DIR)
-    for file, message in load_errors.items():
-        st.error(f"**{file}** could not be loaded: {message}")
+    models, metrics, metrics_problem = load_run(MODELS_DIR)
     if not models:
         st.warning(
             f"No models found in `{MODELS_DIR}/`. Train them first:\n\n"

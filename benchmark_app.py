@@ -21,24 +21,16 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.abspath(__file__))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def page_load_seconds(models: str, chromium: str) -> float:
     from playwright.sync_api import sync_playwright
 
-    from sentiment.app_server import serve_app
+    from sentiment.app_server import CHROMIUM_ARGS, serve_app
 
     start = time.perf_counter()
     with serve_app(models, deadline_s=120) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(url)
         n = len([f for f in os.listdir(models) if f.endswith(".keras")])

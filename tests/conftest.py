@@ -14,6 +14,9 @@ import pytest  # noqa: E402
 
 DATA = os.environ.get("IMDB_ARCHIVE", os.path.join(ROOT, "..", "shared", "data", "aclImdb_v1_labeled.tar.gz"))
 
+# train.py's options for the tiny models the tests train: seconds, not minutes.
+TINY_SIZE = ("--units", "4", "--embedding-dim", "4", "--vocab-size", "100")
+
 TINY_REVIEWS = [
     ("a great movie, I loved it. Wonderful acting!", 1),
     ("Brilliant, moving and funny; the best film this year.", 1),
@@ -118,12 +121,7 @@ def tiny_run(tmp_path_factory):
         "40",
         "--epochs",
         "2",
-        "--units",
-        "4",
-        "--embedding-dim",
-        "4",
-        "--vocab-size",
-        "100",
+        *TINY_SIZE,
         "--cells",
         "lstm",
         "gru",
@@ -149,12 +147,7 @@ def tiny_lesson(tiny_run, tmp_path_factory):
         "40",
         "--epochs",
         "1",
-        "--units",
-        "4",
-        "--embedding-dim",
-        "4",
-        "--vocab-size",
-        "100",
+        *TINY_SIZE,
         "--cells",
         "elman",
         "lstm",

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from sentiment.app_server import serve_app
+from sentiment.app_server import CHROMIUM_ARGS, serve_app
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(ROOT, "artifacts")
@@ -28,14 +28,7 @@ def test_review_gets_predictions_and_heatmaps_in_chromium(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_ARGS,
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})

@@ -18,7 +18,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, TINY_REVIEWS, predict, run_train, write_aclimdb
+from conftest import ROOT, TINY_REVIEWS, TINY_SIZE, predict, run_train, write_aclimdb
 from sentiment.model import ModelConfig, ModelLoadError, build_model, load_model
 from sentiment.traces import trace
 
@@ -189,12 +189,7 @@ TINY_TRAINING = [
     "--cells",
     "lstm",
     "--no-baseline",
-    "--units",
-    "4",
-    "--embedding-dim",
-    "4",
-    "--vocab-size",
-    "100",
+    *TINY_SIZE,
     "--patience",
     "1000",
 ]
@@ -267,12 +262,7 @@ def test_same_seed_same_metrics(tmp_path):
             str(out),
             "--cells",
             "gru",
-            "--units",
-            "4",
-            "--embedding-dim",
-            "4",
-            "--vocab-size",
-            "100",
+            *TINY_SIZE,
             "--epochs",
             "2",
             "--seed",

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import predict, real_archive, run_train, write_aclimdb
+from conftest import TINY_SIZE, predict, real_archive, run_train, write_aclimdb
 from sentiment.results import load_run_metrics
 
 
@@ -412,12 +412,7 @@ def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_
         "40",
         "--epochs",
         "1",
-        "--units",
-        "4",
-        "--embedding-dim",
-        "4",
-        "--vocab-size",
-        "100",
+        *TINY_SIZE,
     ]
     result = run_train(*common, "--cells", "elman", "--learning-rate", "0.01", "--no-baseline", "--add")
     assert result.returncode == 0, result.stderr[-3000:]
