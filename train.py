@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shlex
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 
 from sentiment.config import ConfigError, add_options, from_args, option
+from sentiment.startup import load_tensorflow
 
 
 @dataclass
@@ -119,51 +118,6 @@ def early_options(argv: list[str]) -> argparse.Namespace:
         return p.parse_known_args(argv)[0]
     except ValueError:
         return argparse.Namespace(data=None, verbose=False, help=False)
-
-
-# What TensorFlow's native code prints while it loads, harmless here: absl's
-# notice, INFO/WARNING lines (e.g. "Could not find cuda drivers") and the
-# CPU-instructions note. Anything else it prints is passed on.
-_LOAD_NOISE = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\)"
-    r"|[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] "
-    r"|To enable the following instructions: "
-)
-
-
-def load_tensorflow(verbose: bool = False) -> None:
-    """Imports TensorFlow and Keras. Unless ``verbose``: without the log lines
-    they print on a machine without a GPU (one of them, "failed call to
-    cuInit", reads like an error), and with TensorFlow's Python warnings (such
-    as tf.function retracing, which small runs trigger) turned off."""
-    if verbose:
-        import keras  # noqa: F401
-
-        return
-    if "tensorflow" not in sys.modules:
-        # C++ logging: only fatal errors (errors that matter become Python exceptions).
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        # Some lines are printed while the libraries load, before that setting
-        # is read: catch the process's stderr meanwhile and pass on all but those.
-        sys.stderr.flush()
-        saved = os.dup(2)
-        with tempfile.TemporaryFile() as caught:
-            os.dup2(caught.fileno(), 2)
-            try:
-                import keras  # noqa: F401  (and TensorFlow, its backend)
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                os.close(saved)
-                caught.seek(0)
-                for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
-                    if not _LOAD_NOISE.match(line):
-                        sys.stderr.write(line)
-    import absl.logging
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing warnings
-    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def main(argv=None) -> int:
