@@ -1,7 +1,8 @@
-"""Your own reviews: a CSV, JSON Lines or Parquet file as ``--data``.
+"""Your own reviews: a CSV (or TSV), JSON Lines or Parquet file as ``--data``.
 
     python train.py --data reviews.csv --text-column review --label-column sentiment
     python train.py --data train.jsonl --test-data test.jsonl --group-column product_id
+    python -m sentiment.tables reviews.csv --text-column review   # check a table, train nothing
 
 A table has a text column and a label column (``TableConfig``), and optionally
 a group column: rows of one group stay on one side of the validation split
@@ -38,7 +39,7 @@ TF-IDF baseline, whose matrix (and bigram vocabulary) is in memory (pass
 ``--no-baseline`` for a file too large for memory); and the test predictions
 written at the end. Every pass reads and parses the file again, so a streamed
 epoch is slower than one from memory. Parquet is read with pyarrow (a pinned
-requirement), a row group batch at a time.
+requirement), ``CHUNK`` rows at a time.
 
 No TensorFlow here, except inside `TableTexts.dataset`.
 """
@@ -78,7 +79,7 @@ class TableConfig:
 
     test_data: str | None = option(
         None,
-        "a test file for a table --data (the same columns); its rows are used for the final figures only",
+        "a test file for a table --data (its text and label columns); its rows are used for the final figures only",
         default_text="a held-out --test-fraction of --data",
     )
     text_column: str = option("text", "a table's column of review texts")
@@ -324,12 +325,6 @@ def _listed(names: Iterable[str]) -> str:
     return (shown + f" and {len(names) - 20} more") if len(names) > 20 else (shown or "no columns")
 
 
-def text_value(value: Any) -> str | None:
-    """A review's text from a cell, or None when it holds something else
-    (a number, a list); bools and numbers are not reviews."""
-    return value if isinstance(value, str) else None
-
-
 def label_key(value: Any) -> str | None:
     """A label cell as a string key: 0, 1.0, True and "1" are all ``"1"``;
     None for an empty cell."""
@@ -482,7 +477,9 @@ def load_table(path: str | os.PathLike, config: TableConfig | None = None, seed:
         test_fmt = _format_of(test_path, "--test-data")
         test_labels = _Labels(test_path, test_fmt, cols.label)
         test_streamed = os.path.getsize(test_path) > config.stream_above * MB
-        test_rows = _read(test_path, test_fmt, cols, test_labels, test_streamed, known=label_map)
+        # Groups only split the training rows: a test file needs no group column.
+        test_cols = cols._replace(group=None)
+        test_rows = _read(test_path, test_fmt, test_cols, test_labels, test_streamed, known=label_map)
         test = test_rows.split(label_map)
         train = train_all
         if len(test_labels.codes) < 2:
@@ -653,7 +650,9 @@ def _main_check(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         d = load_table(args.data, from_args(TableConfig, args), args.seed)
-    except (DataError, ConfigError) as err:
+    except ConfigError as err:
+        p.error(err.for_option())
+    except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{d.source}: {len(d.train):,} training, {len(d.test):,} test reviews; labels {d.label_map}")

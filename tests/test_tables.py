@@ -87,8 +87,8 @@ def test_labels_zero_one_true_false_and_the_positive_label(tmp_path):
 
 def test_a_test_file_is_the_test_set_and_must_share_the_labels(tmp_path):
     train = write_table(tmp_path / "train.csv")
-    test = write_table(tmp_path / "test.jsonl", ROWS[:4])
-    config = TableConfig(text_column="review", label_column="stars", test_data=test)
+    test = write_table(tmp_path / "test.jsonl", [{k: r[k] for k in ("review", "stars")} for r in ROWS[:4]])
+    config = TableConfig(text_column="review", label_column="stars", test_data=test, group_column="film")
     d = load_table(train, config)
     assert len(d.train) == 24 and d.test.ids == [f"test.jsonl:{i}" for i in range(1, 5)]
     assert d.test.labels.tolist() == [int(r["stars"] == "good") for r in ROWS[:4]]
