@@ -3,6 +3,7 @@
     python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz   # LSTM and GRU
     python train.py                               # the same, IMDB from tensorflow-datasets
     python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
+    python train.py --data reviews.csv --text-column review --label-column sentiment   # your own reviews
 
 Writes to --out (default saved_models/, replacing the models and figures
 committed there): one <cell>.keras per model (raw text in, P(positive) out),
@@ -17,21 +18,24 @@ import argparse
 import dataclasses
 import os
 import platform
-import re
 import shlex
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 
 from sentiment.config import ConfigError, add_options, from_args, option
+from sentiment.startup import load_tensorflow
 
 
 @dataclass
 class RunConfig:
     """What to train on, which models, where to write them."""
 
-    data: str | None = option(None, "an aclImdb folder or its .tar.gz", default_text="tensorflow-datasets imdb_reviews")
+    data: str | None = option(
+        None,
+        "an aclImdb folder or its .tar.gz, or a CSV, JSON Lines or Parquet file of your own reviews",
+        default_text="tensorflow-datasets imdb_reviews",
+    )
     out: str = option("saved_models", "output folder (the files named above in it are replaced)")
     cells: list[str] = option(default_factory=lambda: ["lstm", "gru"], help="models to train, one per cell")
     val_fraction: float = option(0.1, "share of the training reviews held out for validation")
@@ -66,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     from sentiment.cells import CELLS
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
+    from sentiment.tables import TableConfig
 
     own = ", ".join(f"{name} {cell.default_adversarial:g}" for name, cell in CELLS.items())
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(
         p,
         RunConfig,
+        TableConfig,
         ModelConfig,
         FitConfig,
         skip=("cell",),  # --cells
@@ -88,6 +94,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     try:
         from_args(RunConfig, args).validate()
+        table_config(args).validate()
         for cell in args.cells:
             model_config(args, cell).validate()
             fit_config(args, cell).validate()
@@ -101,6 +108,13 @@ def model_config(args: argparse.Namespace, cell: str, seed: int | None = None):
     from sentiment.model import ModelConfig
 
     return from_args(ModelConfig, args, cell=cell, seed=args.seed if seed is None else seed)
+
+
+def table_config(args: argparse.Namespace):
+    """The TableConfig of the options: how to read a table --data."""
+    from sentiment.tables import TableConfig
+
+    return from_args(TableConfig, args)
 
 
 def fit_config(args: argparse.Namespace, cell: str, seed: int | None = None):
@@ -128,51 +142,6 @@ def early_options(argv: list[str]) -> argparse.Namespace:
         return p.parse_known_args(argv)[0]
     except ValueError:
         return argparse.Namespace(data=None, verbose=False, help=False)
-
-
-# What TensorFlow's native code prints while it loads, harmless here: absl's
-# notice, INFO/WARNING lines (e.g. "Could not find cuda drivers") and the
-# CPU-instructions note. Anything else it prints is passed on.
-_LOAD_NOISE = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\)"
-    r"|[IW]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] "
-    r"|To enable the following instructions: "
-)
-
-
-def load_tensorflow(verbose: bool = False) -> None:
-    """Imports TensorFlow and Keras. Unless ``verbose``: without the log lines
-    they print on a machine without a GPU (one of them, "failed call to
-    cuInit", reads like an error), and with TensorFlow's Python warnings (such
-    as tf.function retracing, which small runs trigger) turned off."""
-    if verbose:
-        import keras  # noqa: F401
-
-        return
-    if "tensorflow" not in sys.modules:
-        # C++ logging: only fatal errors (errors that matter become Python exceptions).
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        # Some lines are printed while the libraries load, before that setting
-        # is read: catch the process's stderr meanwhile and pass on all but those.
-        sys.stderr.flush()
-        saved = os.dup(2)
-        with tempfile.TemporaryFile() as caught:
-            os.dup2(caught.fileno(), 2)
-            try:
-                import keras  # noqa: F401  (and TensorFlow, its backend)
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                os.close(saved)
-                caught.seek(0)
-                for line in caught.read().decode("utf-8", "replace").splitlines(keepends=True):
-                    if not _LOAD_NOISE.match(line):
-                        sys.stderr.write(line)
-    import absl.logging
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # e.g. tf.function retracing warnings
-    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def main(argv=None) -> int:
@@ -216,20 +185,21 @@ def main(argv=None) -> int:
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)
 
-    print(f"Loading IMDB from {args.data or 'tensorflow-datasets'} ...", flush=True)
+    print(f"Loading reviews from {args.data or 'tensorflow-datasets'} ...", flush=True)
     try:
-        dataset = imdb.load_imdb(args.data)
+        dataset = imdb.load_imdb(args.data, table_config(args), args.seed)
     except imdb.DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     train_all = imdb.limit(dataset.train, args.limit, args.seed)
     test = imdb.limit(dataset.test, args.limit, args.seed)
     train, val = imdb.train_val_split(train_all, args.val_fraction, args.seed)
-    val_split = "grouped by movie" if train_all.groups is not None else "stratified"
+    val_split = f"grouped by {dataset.group_name}" if train_all.groups is not None else "stratified"
     print(f"{len(train):,} training, {len(val):,} validation ({val_split}), {len(test):,} test reviews")
+    print("".join(f"  {note}\n" for note in dataset.notes), end="")
 
     vectorizer = make_vectorizer(args.vocab_size)
-    vectorizer.adapt(train.texts, batch_size=1024)
+    vectorizer.adapt(imdb.adaptable(train.texts), batch_size=1024)
     vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
     print(f"Vocabulary: {len(vocabulary):,} words")
 
@@ -245,6 +215,7 @@ def main(argv=None) -> int:
             val_split=val_split,
             limit=args.limit,
             notes=dataset.notes,
+            label_map=dataset.label_map,
         ),
         vocabulary_size=len(vocabulary),
         options={**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},

@@ -88,10 +88,13 @@ def predict_token_ids(classifier, ids: list[np.ndarray], batch_size: int = 256) 
     ``classifier`` part). Inside, the reviews are batched sorted by length
     (little padding); the probabilities come back in the caller's order.
     """
-    from sentiment.data import batches
+    from sentiment.data import StreamedIds, batches
 
     if not len(ids):
         return np.zeros(0, "float32")
+    if isinstance(ids, StreamedIds):  # a streamed table: batches in the file's order, read as they are used
+        ds = batches(ids, np.zeros(len(ids)), batch_size, shuffle=False)
+        return classifier.predict(ds.map(lambda x, y: x), verbose=0)[:, 0]
     order = np.argsort([max(len(x), 1) for x in ids], kind="stable")
     # batches() sorts evaluation batches by the same key, stably: in this order already, it keeps it.
     ds = batches([ids[i] for i in order], np.zeros(len(ids), "int32"), batch_size, shuffle=False)
@@ -389,10 +392,11 @@ def reevaluate(folder: str, data: str | None) -> str:
     from sentiment.baselines import BASELINES
     from sentiment.model import classifier_of, load_model, text_to_ids
     from sentiment.results import load_run_metrics, write_run_metrics
+    from sentiment.tables import TableConfig
 
     metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
     seed = int(metrics.options.get("seed", 1337))
-    dataset = imdb.load_imdb(data)
+    dataset = imdb.load_imdb(data, TableConfig.from_options(metrics.options), seed)
     train_all = imdb.limit(dataset.train, metrics.data.limit, seed)
     test = imdb.limit(dataset.test, metrics.data.limit, seed)
     probs, lengths = {}, None

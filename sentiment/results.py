@@ -73,6 +73,7 @@ class DataSummary:
     val_split: str  # "grouped by movie" or "stratified"
     limit: int | None = None  # --limit
     notes: list[str] = field(default_factory=list)
+    label_map: dict[str, int] | None = None  # a table's label values -> 0/1; None for IMDB (neg 0, pos 1)
 
 
 @dataclass

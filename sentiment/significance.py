@@ -77,7 +77,7 @@ def format_p(p: float) -> str:
 
 
 def p_clause(p: float) -> str:
-    """"p = 0.66" or "p < 0.0001"."""
+    """ "p = 0.66" or "p < 0.0001"."""
     text = format_p(p)
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 

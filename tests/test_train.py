@@ -176,11 +176,12 @@ def test_help_lists_every_setting_with_its_default(monkeypatch):
     from sentiment.cells import CELLS
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
+    from sentiment.tables import TableConfig
 
     script = _train_script()
     blocks = _help_blocks(script.build_parser(), monkeypatch)
     names = set()
-    for config in (script.RunConfig, ModelConfig, FitConfig):
+    for config in (script.RunConfig, TableConfig, ModelConfig, FitConfig):
         for f in dataclasses.fields(config):
             if f.name == "cell":  # given by --cells
                 continue
