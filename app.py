@@ -9,6 +9,7 @@ retrained) is loaded again on the next run of the page, with no restart.
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 
@@ -132,11 +133,14 @@ def _read_predictions(path: str, mtime: float) -> dict | None:
 
 
 @st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
-def test_reviews(source: str) -> dict[str, str]:
-    """{review id: text} of the test split at ``source`` (an aclImdb folder or archive)."""
+def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
+    """{review id: text} of the test split at ``source`` (an aclImdb folder or archive, or a table
+    read as the run's ``options``, as JSON, say: its columns and held-out split)."""
     from sentiment.data import load_imdb
+    from sentiment.tables import TableConfig
 
-    test = load_imdb(source).test
+    run = json.loads(options)
+    test = load_imdb(source, TableConfig.from_options(run), int(run.get("seed", 1337))).test
     return dict(zip(test.ids, test.texts))
 
 
@@ -438,9 +442,9 @@ def verdict(metrics: RunMetrics) -> None:
         st.caption("Ensembles average their members' P(positive): a different kind of model, not a single cell.")
 
 
-def _load_review(review_id: str, source: str) -> None:
+def _load_review(review_id: str, source: str, options: str) -> None:
     """Puts a test review into the explore tab's text box and opens that tab."""
-    st.session_state.review = st.session_state.the_review = test_reviews(source)[review_id]
+    st.session_state.review = st.session_state.the_review = test_reviews(source, options)[review_id]
     st.session_state.example = "(your own)"
     st.session_state.tab = TABS[0]
 
@@ -510,7 +514,7 @@ def disagreements(metrics: RunMetrics) -> None:
             "Explain this review",
             key=f"load_{i}",
             on_click=_load_review,
-            args=(choice, source),
+            args=(choice, source, json.dumps(metrics.options, sort_keys=True, default=str)),
             help="Opens it in the Explore tab",
         )
 
