@@ -313,6 +313,16 @@ def cost_markdown(summary: RunMetrics) -> list[str]:
             f"| {cell} | {blocks} | {m.parameters:,} | {_mean_pm([r.train_reviews_per_s for r in runs], 1, 0, '')} "
             f"| {_mean_pm([r.test_reviews_per_s for r in runs], 1, 0, '')} |"
         )
+    lstm, gru = summary.models.get("lstm"), summary.models.get("gru")
+    if lstm and gru:
+        saved = lstm.parameters - gru.parameters
+        lines += [
+            "",
+            f"The GRU's three weight blocks to the LSTM's four save {saved:,} parameters "
+            f"({saved / lstm.parameters:.1%} of the model: the word embedding holds most of them); it trained at "
+            f"{gru.train_reviews_per_s:,.0f} reviews/s to the LSTM's {lstm.train_reviews_per_s:,.0f} "
+            f"({gru.train_reviews_per_s / lstm.train_reviews_per_s:.2f}x) on this machine.",
+        ]
     return lines
 
 
@@ -378,12 +388,19 @@ def plot_curves(path, histories: dict[str, dict]) -> None:
     plt.close(fig)
 
 
-def reevaluate(folder: str, data: str | None) -> str:
+def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = ()) -> str:
     """Predicts the test set again with every model in ``folder`` (and the
-    TF-IDF baseline, refitted on the same split), and writes what an older
-    train.py did not: test_predictions.npz and the accuracy by length in
-    metrics.json. Every other figure is kept; a model whose test accuracy
+    baselines, refitted on the same split), and writes what an older
+    train.py did not: test_predictions.npz, the accuracy by length, the
+    ensembles and the paired tests (McNemar, bootstrap) in metrics.json and
+    report.md. Every other figure is kept; a model whose test accuracy
     differs from the one recorded is an error (the file is not rewritten).
+
+    Args:
+        folder: what train.py wrote.
+        data: the data the models were trained on.
+        add_baselines: baselines (``sentiment.baselines.BASELINES``) to fit
+            where the run has none of that name, e.g. ``("nbsvm",)``.
 
     Returns:
         A summary of what was written.
@@ -413,9 +430,31 @@ def reevaluate(folder: str, data: str | None) -> str:
                 "not the same model or data; retrain instead."
             )
         result.test.by_length = again.by_length
-    if metrics.baselines:
+    # The other runs of --seeds: predicted again where their model is here, else as saved.
+    saved_path = os.path.join(folder, PREDICTIONS)
+    saved = load_test_predictions(saved_path)["probs"] if os.path.isfile(saved_path) else {}
+    for cell, runs in metrics.runs.items():
+        for run in runs:
+            name = run_name(cell, run.seed)
+            path = os.path.join(folder, run.file)
+            if os.path.isfile(path):
+                model = load_model(path)
+                probs[name] = predict_token_ids(classifier_of(model), imdb.token_ids(test.texts, text_to_ids(model)))
+            elif name in saved and len(saved[name]) == len(test.ids):
+                probs[name] = saved[name]
+    unknown = [b for b in add_baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"no baseline called {', '.join(unknown)}: choose from {', '.join(BASELINES)}")
+    if metrics.baselines or add_baselines:
         train, val = imdb.train_val_split(train_all, float(metrics.options.get("val_fraction", 0.1)), seed)
+    for key in add_baselines:
+        if key not in metrics.baselines:
+            metrics.baselines[key], probs[key] = BASELINES[key](
+                train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, seed, lengths
+            )
     for key, recorded in metrics.baselines.items():
+        if key in probs:
+            continue  # fitted just now
         again, probs[key] = BASELINES[key](
             train.texts, train.labels, val.texts, val.labels, test.texts, test.labels, seed, lengths
         )
@@ -443,9 +482,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=reevaluate.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", help="a folder train.py wrote (metrics.json and the .keras files)")
     p.add_argument("--data", help="the aclImdb folder or its .tar.gz the models were trained on")
+    p.add_argument(
+        "--baselines",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="also fit these baselines where the run has none (tfidf, nbsvm), e.g. for a run from before NBSVM",
+    )
     args = p.parse_args(argv)
     try:
-        print(reevaluate(args.folder, args.data))
+        print(reevaluate(args.folder, args.data, tuple(args.baselines)))
     except ValueError as err:  # DataError, MetricsFileError, ModelLoadError and mismatches are ValueErrors
         print(f"error: {err}", file=sys.stderr)
         return 2
