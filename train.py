@@ -19,6 +19,7 @@ import dataclasses
 import os
 import platform
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -68,6 +69,7 @@ class RunConfig:
 def build_parser() -> argparse.ArgumentParser:
     """Every field of RunConfig, ModelConfig and FitConfig as an option."""
     from sentiment.cells import CELLS
+    from sentiment.devices import DeviceConfig
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
     from sentiment.tables import TableConfig
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         TableConfig,
         ModelConfig,
         FitConfig,
+        DeviceConfig,
         skip=("cell",),  # --cells
         overrides={
             "cells": {"choices": list(CELLS)},
@@ -92,9 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv=None) -> argparse.Namespace:
     p = build_parser()
     args = p.parse_args(argv)
+    from sentiment.devices import DeviceConfig
+
     try:
         from_args(RunConfig, args).validate()
         table_config(args).validate()
+        from_args(DeviceConfig, args).validate()
         for cell in args.cells:
             model_config(args, cell).validate()
             fit_config(args, cell).validate()
@@ -161,6 +167,7 @@ def main(argv=None) -> int:
     import tensorflow as tf
 
     from sentiment import data as imdb
+    from sentiment import devices
     from sentiment.baselines import BASELINES
     from sentiment.evaluate import (
         PREDICTIONS,
@@ -178,6 +185,12 @@ def main(argv=None) -> int:
     from sentiment.model import build_model, classifier_of, make_vectorizer, text_to_ids
     from sentiment.results import DataSummary, ModelResult, RunMetrics, write_run_metrics
 
+    # Devices first: TensorFlow must not have run an op yet. The strategy is the
+    # default from here on: models and optimizers are made under it.
+    strategy = devices.start(from_args(devices.DeviceConfig, args))
+    tf.distribute.experimental_set_strategy(strategy)
+    print(f"Training on {devices.describe(strategy)}", flush=True)
+    chief, args.out = devices.is_chief(strategy), devices.output_folder(args.out, strategy)
     keras.utils.set_random_seed(args.seed)
     # Same seed and data, same metrics on the same machine.
     tf.config.experimental.enable_op_determinism()
@@ -242,7 +255,7 @@ def main(argv=None) -> int:
             val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
             print(f"\n== {name.upper()}: {model.count_params():,} parameters")
             try:
-                result = fit(model, train_ds, val_ds, fit_cfg, workdir, name, resume=args.resume)
+                result = fit(model, train_ds, val_ds, fit_cfg, workdir, name, resume=args.resume, jit=args.jit)
             except TrainingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 3
@@ -297,6 +310,11 @@ def main(argv=None) -> int:
         print(f"Saved {os.path.join(args.out, cell + '.keras')}{kept_note}")
     if args.seeds == 1:
         summary.runs = {}  # one run per cell: models says it all
+
+    if not chief:  # another worker of a cluster: the chief writes the results
+        shutil.rmtree(args.out, ignore_errors=True)
+        print("\nDone: this worker's share of training; the chief wrote the results.")
+        return 0
 
     if args.baseline:
         for key, fit_baseline in BASELINES.items():

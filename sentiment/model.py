@@ -214,7 +214,8 @@ def build_classifier(
     if not last_state:
         x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
-    prob = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
+    # float32 even under mixed precision (--mixed-precision): the probability and the loss need its range.
+    prob = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive")(x)
     return keras.Model(ids, prob, name=CLASSIFIER)
 
 
