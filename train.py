@@ -56,7 +56,7 @@ class RunConfig:
 def build_parser() -> argparse.ArgumentParser:
     """Every field of RunConfig, ModelConfig and FitConfig as an option."""
     from sentiment.cells import CELLS
-    from sentiment.devices import DeviceConfig
+    from sentiment.devices import DISTRIBUTE, DeviceConfig
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
 
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         skip=("cell",),  # --cells
         overrides={
             "cells": {"choices": list(CELLS)},
+            "distribute": {"choices": list(DISTRIBUTE)},
             "adversarial": {"default": None, "default_text": f"each cell's own: {own}"},
         },
     )

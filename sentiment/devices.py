@@ -58,7 +58,7 @@ class DeviceConfig:
     mixed_precision: bool = option(
         False,
         "mixed_float16: float16 compute, float32 weights and output, dynamic loss scaling (for GPUs with tensor "
-        "cores; slower on a CPU)",
+        "cores; no faster on a CPU)",
     )
 
     def validate(self) -> "DeviceConfig":
