@@ -69,7 +69,7 @@ class RunConfig:
 def build_parser() -> argparse.ArgumentParser:
     """Every field of RunConfig, ModelConfig and FitConfig as an option."""
     from sentiment.cells import CELLS
-    from sentiment.devices import DeviceConfig
+    from sentiment.devices import DISTRIBUTE, DeviceConfig
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
     from sentiment.tables import TableConfig
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         skip=("cell",),  # --cells
         overrides={
             "cells": {"choices": list(CELLS)},
+            "distribute": {"choices": list(DISTRIBUTE)},
             "adversarial": {"default": None, "default_text": f"each cell's own: {own}"},
         },
     )
@@ -192,8 +193,10 @@ def main(argv=None) -> int:
     print(f"Training on {devices.describe(strategy)}", flush=True)
     chief, args.out = devices.is_chief(strategy), devices.output_folder(args.out, strategy)
     keras.utils.set_random_seed(args.seed)
-    # Same seed and data, same metrics on the same machine.
-    tf.config.experimental.enable_op_determinism()
+    # Same seed and data, same metrics on the same machine. (Not with --jit:
+    # Keras does not compile with XLA under op determinism.)
+    if not args.jit:
+        tf.config.experimental.enable_op_determinism()
     command = "python " + " ".join(shlex.quote(x) for x in [os.path.basename(sys.argv[0]), *argv])
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)

@@ -50,11 +50,15 @@ class DeviceConfig:
         "split the CPU into N logical devices before TensorFlow starts, to run --distribute mirrored on a machine "
         "without GPUs (the tests do; no faster: the devices share the cores)",
     )
-    jit: bool = option(False, "compile the training step with XLA (jit_compile=True; batches padded to fewer lengths)")
+    jit: bool = option(
+        False,
+        "compile the training step with XLA (jit_compile=True; batches padded to a multiple of 64 tokens; "
+        "without TensorFlow's op determinism, which Keras does not combine with XLA)",
+    )
     mixed_precision: bool = option(
         False,
         "mixed_float16: float16 compute, float32 weights and output, dynamic loss scaling (for GPUs with tensor "
-        "cores; slower on a CPU)",
+        "cores; no faster on a CPU)",
     )
 
     def validate(self) -> "DeviceConfig":

@@ -449,6 +449,11 @@ def fit(
         metrics=["accuracy"],
         **({"jit_compile": True} if jit else {}),  # else Keras's default, as before --jit
     )
+    if jit and not trainee.jit_compile:  # Keras warns and goes on without XLA
+        raise TrainingError(
+            f"{name}: --jit: Keras will not compile this model with XLA (it does not under TensorFlow's op "
+            "determinism, nor with a layer that does not support XLA); train without --jit."
+        )
     backup = os.path.join(workdir, "backup", name)
     if not resume and os.path.isdir(backup):
         shutil.rmtree(backup)

@@ -94,8 +94,10 @@ class MaskedPool(keras.layers.Layer):
         m = ops.expand_dims(ops.cast(mask, x.dtype), -1)
         count = ops.maximum(ops.sum(m, axis=1), 1.0)
         mean = ops.sum(x * m, axis=1) / count
-        # An empty review (all masked) pools to zeros rather than -inf.
-        maxed = ops.max(ops.where(m > 0, x, -1e9), axis=1)
+        # An empty review (all masked) pools to zeros rather than -inf. Masked
+        # steps count as a value below any state (finite in float16 too).
+        low = -6e4 if keras.backend.standardize_dtype(x.dtype) == "float16" else -1e9
+        maxed = ops.max(ops.where(m > 0, x, low), axis=1)
         maxed = ops.where(ops.sum(m, axis=1) > 0, maxed, 0.0)
         return ops.concatenate([maxed, mean], axis=-1)
 
