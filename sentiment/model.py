@@ -216,8 +216,10 @@ def build_classifier(
     if not last_state:
         x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
-    # float32 even under mixed precision (--mixed-precision): the probability and the loss need its range.
-    prob = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="positive")(x)
+    # float32 under mixed precision (--mixed-precision): the probability and the loss need its range.
+    # Otherwise the global policy's (float64 in the gradient tests' finite differences).
+    mixed = keras.config.dtype_policy().name.startswith("mixed_")
+    prob = keras.layers.Dense(1, activation="sigmoid", dtype="float32" if mixed else None, name="positive")(x)
     return keras.Model(ids, prob, name=CLASSIFIER)
 
 
