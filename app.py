@@ -10,24 +10,31 @@ retrained) is loaded again on the next run of the page, with no restart.
 from __future__ import annotations
 
 import os
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from sentiment import charts, why_charts
 from sentiment.evaluate import PREDICTIONS, load_test_predictions
-from sentiment.explain import Explanation, explain
+from sentiment.explain import Explanation, trace_and_explain
 from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
+from sentiment.passes import compiled, keep_compiled_programs
 from sentiment.results import MetricsFileError, RunMetrics, load_run_metrics
 from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 DATA = os.environ.get("SENTIMENT_DATA")  # where to read test reviews; default: the --data the models were trained on
 LESSON_DIR = os.environ.get("SENTIMENT_LESSON", os.path.join(MODELS_DIR, "lesson"))  # the last-state models
+# Where XLA's compiled programs are kept between starts (sentiment.passes.keep_compiled_programs);
+# unset: ~/.cache/sentiment; empty: nowhere (every start compiles them again).
+XLA_CACHE = os.environ.get("SENTIMENT_XLA_CACHE")
 TABS = ["Explore a review", "Compare LSTM vs GRU", "Why gates?"]
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
@@ -146,10 +153,42 @@ def data_source(metrics: RunMetrics) -> str | None:
     return source if source and os.path.exists(source) else None
 
 
-@st.cache_data(show_spinner="Explaining the verdict ...", max_entries=64)
-def explain_review(path: str, mtime: float, text: str) -> Explanation:
-    """Word attributions and unit ranking, once per (model file, text)."""
-    return explain(_load_model(path, mtime), text)
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_review(path: str, mtime: float, text: str) -> tuple[Trace, Explanation]:
+    """Every gate of the model in ``path`` on ``text``, and what decided its
+    verdict (word attributions, occlusion, unit ranking), from one compiled
+    pass; computed once per (model file, text), so changing a view option
+    recomputes nothing."""
+    return trace_and_explain(_load_model(path, mtime), text)
+
+
+def read_all(models: dict, text: str) -> dict[str, tuple[Trace, Explanation] | ValueError]:
+    """`read_review` for every model, side by side in threads once their
+    passes are compiled: TensorFlow lets go of Python while a compiled pass
+    runs, so on 2 cores the two models take little more than one. Until then,
+    one after the other, in order: two compiles at once were slower than one
+    after the other, and a fixed order finds the programs an earlier start
+    kept (`keep_compiled_programs`). A review a model cannot read gives its
+    ValueError."""
+
+    def read(path):
+        try:
+            return read_review(path, _mtime(path), text)
+        except ValueError as err:
+            return err
+
+    with st.spinner("Reading the review ..."):
+        if not all(compiled(model) for _, model in models.values()):
+            return {name: read(path) for name, (path, _) in models.items()}
+        ctx = get_script_run_ctx()
+
+        def in_thread(path):
+            add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
+            return read(path)
+
+        with ThreadPoolExecutor(max(1, len(models))) as pool:
+            futures = {name: pool.submit(in_thread, path) for name, (path, _) in models.items()}
+            return {name: future.result() for name, future in futures.items()}
 
 
 @st.cache_data(show_spinner="Following the gradient back ...", max_entries=64)
@@ -221,16 +260,15 @@ def review_input() -> str | None:
     return text
 
 
-def verdicts(models: dict, text: str) -> dict[str, Trace]:
+def verdicts(models: dict, readings: dict) -> dict[str, Trace]:
     """Each model's verdict and P(positive), side by side; the traces that worked."""
     traces = {}
-    for column, (name, (path, _)) in zip(st.columns(len(models)), models.items()):
+    for column, name in zip(st.columns(len(models)), models):
         with column:
-            try:
-                t = traces[name] = trace_review(path, _mtime(path), text)
-            except ValueError as err:
-                st.warning(f"**{name.upper()}**: {err}")
+            if isinstance(readings[name], ValueError):
+                st.warning(f"**{name.upper()}**: {readings[name]}")
                 continue
+            t = traces[name] = readings[name][0]
             st.metric(f"{name.upper()} says", "positive" if t.probability >= 0.5 else "negative")
             st.progress(t.probability, text=f"P(positive) = {t.probability:.3f}")
             if t.truncated:
@@ -361,10 +399,11 @@ def explore(models: dict) -> None:
     text = review_input()
     if text is None:
         return
-    traces = verdicts(models, text)
+    readings = read_all(models, text)
+    traces = verdicts(models, readings)
     if not traces:
         return
-    explanations = {name: explain_review(models[name][0], _mtime(models[name][0]), text) for name in traces}
+    explanations = {name: readings[name][1] for name in traces}
     start, end = window(traces)
     word_attributions(explanations, start, end)
     gate_heatmaps(models, traces, explanations, start, end)
@@ -647,6 +686,8 @@ def gate_saturation(analysis: dict) -> None:
 
 
 def main() -> None:
+    if XLA_CACHE != "":
+        keep_compiled_programs(XLA_CACHE or None)  # before the first compile; a no-op after
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
     st.title("Inside LSTM and GRU gates")
     st.caption(
