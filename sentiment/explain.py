@@ -19,7 +19,7 @@
 `explain`, what the app runs, computes all three in one compiled pass
 (`sentiment.passes.Stack.explain`: the path's 17 points and the 32 occlusion
 variants as one batch, forward, then back-propagation through time for the
-path's rows; the units from the same pass): about a tenth of the time of the
+path's rows; the units from the same pass): about a sixth of the time of the
 three separate functions on 2 CPU cores, warm. The separate functions read the
 model through sub-models of the saved model itself (no layer is
 re-implemented), through Keras's own time loop, on the review's own tokens,
