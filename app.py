@@ -9,6 +9,7 @@ retrained) is loaded again on the next run of the page, with no restart.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import zlib
@@ -21,7 +22,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from sentiment import charts, why_charts
-from sentiment.evaluate import PREDICTIONS, load_test_predictions
+from sentiment.evaluate import PREDICTIONS, display_name, load_test_predictions
 from sentiment.explain import Explanation, trace_and_explain
 from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
@@ -139,11 +140,14 @@ def _read_predictions(path: str, mtime: float) -> dict | None:
 
 
 @st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
-def test_reviews(source: str) -> dict[str, str]:
-    """{review id: text} of the test split at ``source`` (an aclImdb folder or archive)."""
+def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
+    """{review id: text} of the test split at ``source`` (an aclImdb folder or archive, or a table
+    read as the run's ``options``, as JSON, say: its columns and held-out split)."""
     from sentiment.data import load_imdb
+    from sentiment.tables import TableConfig
 
-    test = load_imdb(source).test
+    run = json.loads(options)
+    test = load_imdb(source, TableConfig.from_options(run), int(run.get("seed", 1337))).test
     return dict(zip(test.ids, test.texts))
 
 
@@ -410,7 +414,7 @@ def explore(models: dict) -> None:
 
 
 def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
-    """LSTM vs GRU vs the TF-IDF baseline on the test set, from metrics.json."""
+    """LSTM vs GRU vs the baselines on the test set, from metrics.json."""
     if metrics is None:
         st.info(metrics_problem)
         return
@@ -422,6 +426,8 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         frame.style.format(
             {
                 "accuracy": "{:.2%}",
+                "mean accuracy": "{:.2%}",
+                "± std": "{:.2%}",
                 "F1": "{:.2%}",
                 "ROC-AUC": "{:.4f}",
                 "parameters": "{:,}",
@@ -431,10 +437,17 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         ),
         hide_index=True,
     )
-    st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else. Command: `{metrics.command}`")
+    repeated = max(len(metrics.runs_of(c)) for c in metrics.models)
+    kept = (
+        f"each cell trained {repeated} times with different seeds; the row is the run with the best validation "
+        "accuracy, the mean ± std is over all its runs"
+        if repeated > 1
+        else "one training run per cell: differences below about half a point are within run-to-run noise"
+    )
+    st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else ({kept}). Command: `{metrics.command}`")
+    verdict(metrics)
     matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
-    if metrics.baseline:
-        matrices.append(("TF-IDF baseline", metrics.baseline.test.confusion_matrix))
+    matrices += [(f"{display_name(k)} baseline", b.test.confusion_matrix) for k, b in metrics.baselines.items()]
     st.altair_chart(alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)), width="content")
     curves = charts.curves_chart(metrics)
     if curves is not None:
@@ -442,9 +455,35 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         st.altair_chart(curves, width="content")
 
 
-def _load_review(review_id: str, source: str) -> None:
+def verdict(metrics: RunMetrics) -> None:
+    """The paired tests in plain sentences, and the ensembles apart from single models."""
+    if not metrics.comparisons:
+        st.info(
+            "No paired tests in this metrics.json: `python train.py --seeds 3` (or any run of this version) "
+            "writes them."
+        )
+        return
+    st.subheader("Is the difference real?")
+    st.markdown(
+        "\n".join(f"- {c.sentence(display_name(c.first), display_name(c.second))}" for c in metrics.comparisons)
+    )
+    st.caption(
+        f"Paired on the same {metrics.comparisons[0].n:,} test reviews: McNemar's exact test on the reviews only "
+        "one model gets right, and a bootstrap 95% interval of the accuracy difference (points). A p-value above "
+        "0.05 and an interval that spans 0 mean the test set cannot tell the two apart."
+    )
+    if metrics.ensembles:
+        rows = [
+            {"ensemble": display_name(k), "members": ", ".join(e.members), "accuracy": e.test.accuracy, "F1": e.test.f1}
+            for k, e in metrics.ensembles.items()
+        ]
+        st.dataframe(pd.DataFrame(rows).style.format({"accuracy": "{:.2%}", "F1": "{:.2%}"}), hide_index=True)
+        st.caption("Ensembles average their members' P(positive): a different kind of model, not a single cell.")
+
+
+def _load_review(review_id: str, source: str, options: str) -> None:
     """Puts a test review into the explore tab's text box and opens that tab."""
-    st.session_state.review = st.session_state.the_review = test_reviews(source)[review_id]
+    st.session_state.review = st.session_state.the_review = test_reviews(source, options)[review_id]
     st.session_state.example = "(your own)"
     st.session_state.tab = TABS[0]
 
@@ -514,7 +553,7 @@ def disagreements(metrics: RunMetrics) -> None:
             "Explain this review",
             key=f"load_{i}",
             on_click=_load_review,
-            args=(choice, source),
+            args=(choice, source, json.dumps(metrics.options, sort_keys=True, default=str)),
             help="Opens it in the Explore tab",
         )
 
@@ -566,8 +605,7 @@ def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -
     results = {f"{n.upper()} (last state)": m.test for n, m in lesson_metrics.models.items()}
     if metrics is not None:
         results |= {f"{n.upper()} (pooled, bidirectional)": m.test for n, m in metrics.models.items()}
-        if metrics.baseline:
-            results["TF-IDF baseline"] = metrics.baseline.test
+        results |= {f"{display_name(k)} baseline": b.test for k, b in metrics.baselines.items()}
     chart = why_charts.by_length_chart(results)
     if chart is None:
         st.info("These metrics have no accuracy by length: retrain, or run `python -m sentiment.evaluate`.")

@@ -10,7 +10,15 @@ Measures, in one run on this machine and the same real IMDB batches:
 - inference latency for one review, with and without the per-token traces;
 - the GFLOP/s the recurrent layer achieves (forward + backward) beside a large
   matmul's GFLOP/s (how close to the machine's limit the loop gets).
+- on every device TensorFlow finds (the CPU, each GPU), side by side: training
+  reviews/s of our layer and Keras's, in float32, with the step compiled by XLA
+  (train.py --jit) and in mixed precision (train.py --mixed-precision). On a
+  GPU, Keras's LSTM and GRU run NVIDIA's fused cuDNN kernels and ours cannot
+  (our cells are a Python step in Keras's time loop, a tf.while_loop): the
+  ratio there is what that costs.
 Writes benchmark.json and benchmark.md to --out (default benchmarks/).
+``--sections devices`` measures the devices section alone and adds it to the
+figures already in --out (each section records its own command and machine).
 """
 
 from __future__ import annotations
@@ -134,6 +142,117 @@ def recurrent_gflops(cell: str, units: int, features: int, batch: int, steps: in
     return out
 
 
+SECTIONS = ("layers", "devices")
+
+# The devices section: reviews cut to their first DEVICE_LENGTH tokens and
+# padded to it, so that every batch has one shape and XLA compiles once.
+DEVICE_LENGTH = 256
+PRECISIONS = {
+    "float32": ("float32", False),
+    "float32, XLA (--jit)": ("float32", True),
+    "mixed_float16 (--mixed-precision)": ("mixed_float16", False),
+}
+
+
+def this_device() -> str:
+    """The device a process measures on: its GPU, else its CPU (see `devices_section`)."""
+    device = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))[0].name
+    if "GPU" in device:
+        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        return f"{device} ({details.get('device_name', 'GPU')})"
+    return f"{device} ({os.cpu_count()} cores)"
+
+
+def device_rows(config: ModelConfig, vocab_size: int, cells, ids: list, labels, quick: bool, xla: bool) -> dict:
+    """Training reviews/s of Keras's layer and ours, per cell and precision, on
+    `this_device()`: with ``xla`` the XLA rows, else the others (as train.py
+    runs them: XLA without op determinism, the others with it)."""
+    n_batches, repeats = (2, 1) if quick else (8, 3)
+    x = np.zeros((n_batches * 64, DEVICE_LENGTH), "int64")
+    for i, review in enumerate(ids[: len(x)]):
+        x[i, : min(len(review), DEVICE_LENGTH)] = review[:DEVICE_LENGTH]
+    y = np.asarray(labels[: len(x)], "float32")
+    batches = [(x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64)]
+    device, by_cell = this_device(), {}
+    for cell in cells:
+        cell_config = ModelConfig(**{**config.to_dict(), "cell": cell})
+        builtin = f"keras.layers.{cell.upper()}"
+        layers = {builtin: variants(cell, config.units)[builtin], "ours, Recurrent (the product)": None}
+        by_precision = by_cell[cell] = {}
+        for precision, (policy, compiled) in PRECISIONS.items():
+            if compiled != xla:
+                continue
+            rows = by_precision[precision] = {}
+            for name, make_rnn in layers.items():
+                keras.mixed_precision.set_global_policy(policy)
+                try:
+                    model = build_classifier(
+                        cell_config, vocab_size, None if make_rnn is None else lambda n, s, m=make_rnn: m()
+                    )
+                    rows[name] = train_throughput(model, batches, repeats, compiled)
+                except (tf.errors.OpError, ValueError, RuntimeError) as err:  # e.g. an op XLA cannot compile here
+                    rows[name] = {"error": f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:300]}"}
+                finally:
+                    keras.mixed_precision.set_global_policy("float32")
+                shown = rows[name].get("reviews_per_s")
+                shown = f"{shown:.0f} reviews/s" if shown else rows[name]["error"]
+                print(f"{device}: {cell} {precision}: {name}: {shown}", flush=True)
+            theirs = rows[builtin].get("reviews_per_s")
+            for row in rows.values():
+                if theirs and "reviews_per_s" in row:
+                    row["vs_keras"] = row["reviews_per_s"] / theirs
+    return {"device": device, "cells": by_cell}
+
+
+def devices_section(args, quick: bool) -> dict:
+    """`device_rows` on every device: the CPU and each GPU, each in a process of
+    its own that sees only that device (Keras's LSTM and GRU pick cuDNN when
+    the machine has a GPU, whatever device scope they are built in)."""
+    import subprocess
+    import tempfile
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    load = [os.getloadavg()[0]]  # above the number of cores: other processes shared them
+    parts = []
+    for visible in ["-1", *map(str, range(gpus))]:  # -1: no GPU, the CPU
+        part = None
+        for xla in (False, True):  # op determinism on, then off (a process-wide setting)
+            with tempfile.TemporaryDirectory() as tmp:
+                cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--out", tmp]
+                result = subprocess.run(
+                    [*cmd, "--cells", *args.cells, "--one-device", *(["--quick"] if quick else [])]
+                    + (["--xla"] if xla else []),
+                    env={**os.environ, "CUDA_VISIBLE_DEVICES": visible},
+                    timeout=3600,
+                )
+                if result.returncode != 0:
+                    raise RuntimeError(f"the devices section failed on CUDA_VISIBLE_DEVICES={visible}")
+                with open(os.path.join(tmp, "one_device.json")) as f:
+                    measured = json.load(f)
+            if part is None:
+                part = measured
+            else:
+                for cell, by_precision in measured["cells"].items():
+                    # In PRECISIONS' order.
+                    part["cells"][cell] = {p: {**part["cells"][cell], **by_precision}[p] for p in PRECISIONS}
+        parts.append(part)
+    n_batches, repeats = (2, 1) if quick else (8, 3)
+    return {
+        "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, {gpus} GPU(s), TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}"
+        ),
+        "measured": time.strftime("%Y-%m-%d %H:%M"),
+        "reviews": n_batches * 64,
+        "tokens_per_review": DEVICE_LENGTH,
+        "repeats": repeats,
+        "by_device": parts,
+        "gpu": "measured" if gpus else "not measured: no GPU in this session",
+        "load_average": [*load, os.getloadavg()[0]],
+    }
+
+
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
     fn = tf.function(lambda: tf.matmul(a, b))
@@ -147,7 +266,17 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="benchmarks")
     p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
-    p.add_argument("--xla", action="store_true", help="compile every training step with XLA (train.py does not)")
+    p.add_argument("--xla", action="store_true", help="layers section: compile every training step with XLA")
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        default=list(SECTIONS),
+        choices=list(SECTIONS),
+        help="layers: ours vs Keras's on the default device (throughput, model.fit, latency, GFLOP/s); devices: "
+        "ours vs Keras's on every device, float32, XLA and mixed precision. A section left out keeps the "
+        "figures already in --out",
+    )
+    p.add_argument("--one-device", action="store_true", help=argparse.SUPPRESS)  # a devices-section child
     args = p.parse_args(argv)
     quick = args.quick
     n_reviews, repeats = (512, 1) if quick else (2048, 3)
@@ -171,6 +300,7 @@ def main(argv=None) -> int:
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}, Keras {keras.__version__}"
         ),
+        "device": this_device(),
         "reviews": len(train),
         "xla": args.xla,
         "batch_size": 64,
@@ -180,9 +310,20 @@ def main(argv=None) -> int:
         "latency_ms": {},
         "recurrent_layer": {},
     }
+    if args.one_device:
+        ids = imdb.token_ids(train.texts, text_to_ids(build_model(config, vocab)))
+        rows = device_rows(config, len(vocab), args.cells, ids, train.labels, quick, args.xla)
+        write_json(os.path.join(args.out, "one_device.json"), rows)
+        return 0
+    path = os.path.join(args.out, "benchmark.json")
+    if "layers" not in args.sections:  # keep the figures measured before
+        with open(path) as f:
+            results = json.load(f)
+    if "devices" in args.sections:
+        results["devices"] = devices_section(args, quick)
     long_review = " ".join(train.texts)[:20000]  # well over 1,000 tokens
     short_review = train.texts[0]
-    for cell in args.cells:
+    for cell in args.cells if "layers" in args.sections else []:
         config.cell = cell
         ours = build_model(config, vocab)
         ids = imdb.token_ids(train.texts, text_to_ids(ours))
@@ -233,11 +374,12 @@ def main(argv=None) -> int:
         results["recurrent_layer"][cell] = recurrent_gflops(
             cell, config.units, config.embedding_dim, 64, 128 if quick else 256, 3 if quick else 10
         )
-    results["matmul_gflops"] = matmul_gflops(1024 if quick else 2048)
-    print(f"matmul: {results['matmul_gflops']:.1f} GFLOP/s")
+    if "layers" in args.sections:
+        results["matmul_gflops"] = matmul_gflops(1024 if quick else 2048)
+        print(f"matmul: {results['matmul_gflops']:.1f} GFLOP/s")
 
     os.makedirs(args.out, exist_ok=True)
-    write_json(os.path.join(args.out, "benchmark.json"), results)
+    write_json(path, results)
     write_text(os.path.join(args.out, "benchmark.md"), markdown(results))
     print(markdown(results))
     return 0
@@ -248,7 +390,9 @@ def markdown(r: dict) -> str:
         "# Benchmark: our cells vs Keras's built-in layers",
         "",
         f"Command: `{r['command']}`  ",
-        f"Machine: {r['machine']}; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
+        f"Machine: {r['machine']}"
+        + (f", on {r['device']}" if "device" in r else "")
+        + f"; {r['reviews']:,} real IMDB training reviews, batches of {r['batch_size']} "
         "sorted by length within chunks, as train.py makes them; "
         f"model: embedding {r['config']['embedding_dim']}, bidirectional, "
         f"{r['config']['units']} units, max {r['config']['max_length']} tokens; "
@@ -297,7 +441,56 @@ def markdown(r: dict) -> str:
             f"| {cell.upper()} | {v['ours']['gflops']:.1f} | {v['keras']['gflops']:.1f} | "
             f"{100 * v['ours']['gflops'] / r['matmul_gflops']:.0f}% |"
         )
+    if "devices" in r:
+        lines += devices_markdown(r["devices"])
     return "\n".join(lines) + "\n"
+
+
+def devices_markdown(d: dict) -> list[str]:
+    load = ""
+    if "load_average" in d:
+        shared = max(d["load_average"]) > os.cpu_count()
+        load = f" Load average {d['load_average'][0]:.1f} at the start, {d['load_average'][1]:.1f} at the end" + (
+            " (more than the cores: other processes shared them)." if shared else "."
+        )
+    lines = [
+        "",
+        "## On each device: float32, XLA, mixed precision",
+        "",
+        f"Command: `{d['command']}` ({d['measured']})  ",
+        f"Machine: {d['machine']}; GPU: {d['gpu']}. The same {d['reviews']} real reviews for every row, cut to their "
+        f"first {d['tokens_per_review']} tokens and padded to {d['tokens_per_review']} (one shape: XLA compiles "
+        "once), in batches of 64; `train_on_batch`, passes repeated "
+        f"{d['repeats']}x after a warm-up pass. Each device measured in a process that sees only it.{load}",
+        "",
+        "| device | cell | precision | Keras's layer, reviews/s | ours, reviews/s | ours vs Keras's |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def rate(row):
+        return f"{row['reviews_per_s']:.0f}" if "reviews_per_s" in row else f"failed: {row['error']}"
+
+    for part in d["by_device"]:
+        for cell, by_precision in part["cells"].items():
+            for precision, rows in by_precision.items():
+                theirs, ours = rows[f"keras.layers.{cell.upper()}"], rows["ours, Recurrent (the product)"]
+                ratio = f"**{ours['vs_keras']:.2f}x**" if "vs_keras" in ours else "n/a"
+                lines.append(
+                    f"| {part['device']} | {cell.upper()} | {precision} | {rate(theirs)} | {rate(ours)} | {ratio} |"
+                )
+    lines += ["", "Same layer, other precision, vs float32 on the same device:", ""]
+    lines += ["| device | cell | layer | XLA vs float32 | mixed_float16 vs float32 |", "|---|---|---|---|---|"]
+    for part in d["by_device"]:
+        for cell, by_precision in part["cells"].items():
+            plain = by_precision["float32"]
+            for layer, row in plain.items():
+                ratios = []
+                for precision in list(by_precision)[1:]:
+                    other = by_precision[precision][layer]
+                    ok = "reviews_per_s" in other and "reviews_per_s" in row
+                    ratios.append(f"{other['reviews_per_s'] / row['reviews_per_s']:.2f}x" if ok else "n/a")
+                lines.append(f"| {part['device']} | {cell.upper()} | {layer} | " + " | ".join(ratios) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -252,13 +252,22 @@ def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end:
 
 
 def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
-    """One row per model and one for the baseline: test figures, size, cost."""
+    """One row per kept model and per baseline: test figures, size, cost; with
+    repeated runs (--seeds), the mean ± std of test accuracy over them too."""
+    from sentiment.evaluate import display_name
+    from sentiment.significance import mean_std
+
     rows = []
     for name, m in metrics.models.items():
+        runs = metrics.runs_of(name)
+        mean, std = mean_std([r.test.accuracy for r in runs])
         rows.append(
             {
                 "model": name.upper(),
                 "accuracy": m.test.accuracy,
+                "runs": len(runs),
+                "mean accuracy": mean,
+                "± std": std,
                 "F1": m.test.f1,
                 "ROC-AUC": m.test.roc_auc,
                 "parameters": m.parameters,
@@ -266,12 +275,14 @@ def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
                 "epochs": m.epochs_run,
             }
         )
-    b = metrics.baseline
-    if b:
+    for key, b in metrics.baselines.items():
         rows.append(
             {
-                "model": "TF-IDF + logistic regression",
+                "model": f"{display_name(key)} baseline",
                 "accuracy": b.test.accuracy,
+                "runs": 1,
+                "mean accuracy": b.test.accuracy,
+                "± std": None,
                 "F1": b.test.f1,
                 "ROC-AUC": b.test.roc_auc,
                 "parameters": b.parameters,

@@ -8,6 +8,9 @@ Sources:
   ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt`` and, optionally,
   ``urls_{pos,neg}.txt`` (line N is the movie of review N), used to keep each
   movie's reviews on one side of the train/validation split.
+- a CSV, JSON Lines or Parquet file of your own reviews: see `sentiment.tables`
+  (columns, labels, an optional test file or a held-out split, and the
+  streaming of files too large for memory: `StreamedIds` below).
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ class DataError(ValueError):
 class Split:
     texts: list[str]
     labels: np.ndarray  # int 0/1
+    # texts: a list, or a sentiment.tables.TableTexts read from its file on each pass (a streamed table)
     groups: np.ndarray | None = None  # movie of each review, where known
-    ids: list[str] | None = None  # where the review comes from: "test/pos/123_9" (aclImdb), "test/17" (tfds)
+    ids: list[str] | None = None  # where the review comes from: "test/pos/123_9" (aclImdb), "test/17" (tfds),
+    # "reviews.csv:17" (a table: its line, or row for Parquet)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -53,7 +58,7 @@ class Split:
     def subset(self, index) -> "Split":
         index = np.asarray(index)
         return Split(
-            [self.texts[i] for i in index],
+            self.texts.subset(index) if hasattr(self.texts, "subset") else [self.texts[i] for i in index],
             self.labels[index],
             None if self.groups is None else self.groups[index],
             None if self.ids is None else [self.ids[i] for i in index],
@@ -66,6 +71,8 @@ class Imdb:
     test: Split
     source: str
     notes: list[str] = field(default_factory=list)
+    label_map: dict[str, int] | None = None  # a table's labels -> 0/1 (None: IMDB's neg/pos)
+    group_name: str = "movie"  # what Split.groups are, for "grouped by ..."
 
 
 def clean(text: str) -> str:
@@ -74,26 +81,45 @@ def clean(text: str) -> str:
 
 
 def check_source(path: str | os.PathLike) -> str:
-    """``"folder"`` or ``"archive"``: what kind of aclImdb source ``path`` is,
-    or a DataError saying what is wrong with it. Reads nothing; needs no TensorFlow."""
+    """``"folder"``, ``"archive"`` or ``"table"``: what kind of source ``path``
+    is (an aclImdb folder, its .tar.gz, or a CSV/JSON Lines/Parquet file), or a
+    DataError saying what is wrong with it. Reads nothing; needs no TensorFlow."""
+    from sentiment.tables import FORMATS, table_format
+
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise DataError(f"--data {path}: no such file or folder. Point it at an aclImdb folder or its .tar.gz.")
+        raise DataError(
+            f"--data {path}: no such file or folder. Point it at an aclImdb folder or its .tar.gz, or a "
+            "CSV, JSON Lines or Parquet file."
+        )
     if os.path.isdir(path):
         return "folder"
     if path.endswith(ARCHIVE_SUFFIXES):
         return "archive"
+    if table_format(path):
+        return "table"
     raise DataError(
-        f"--data {path}: expected an aclImdb folder or its .tar.gz ({', '.join(ARCHIVE_SUFFIXES)}), not this file."
+        f"--data {path}: expected an aclImdb folder or its .tar.gz ({', '.join(ARCHIVE_SUFFIXES)}), or a table "
+        f"({', '.join(FORMATS)}), not this file."
     )
 
 
-def load_imdb(path: str | os.PathLike | None = None) -> Imdb:
-    """The 25k/25k IMDB reviews from ``path`` (an aclImdb folder or its .tar.gz) or tfds."""
+def load_imdb(path: str | os.PathLike | None = None, table=None, seed: int = 1337) -> Imdb:
+    """The 25k/25k IMDB reviews from ``path`` (an aclImdb folder or its .tar.gz)
+    or tfds, or your own from a table file: ``table`` (a
+    `sentiment.tables.TableConfig`) names its columns, and ``seed`` seeds its
+    held-out test split."""
+    kind = None if path is None else check_source(path)
+    if kind == "table":
+        from sentiment.tables import load_table
+
+        return load_table(path, table, seed)
+    if table is not None and table.test_data:
+        raise DataError("--test-data is for a table --data (CSV, JSON Lines, Parquet); IMDB has its own test set.")
     if path is None:
         return _load_tfds()
     path = os.fspath(path)
-    if check_source(path) == "folder":
+    if kind == "folder":
         return _from_files(_folder_files(path), f"aclImdb folder {path}")
     return _from_files(_archive_files(path), f"aclImdb archive {path}")
 
@@ -225,10 +251,53 @@ def train_val_split(train: Split, val_fraction: float, seed: int) -> tuple[Split
     return train.subset(np.sort(fit)), train.subset(np.sort(val))
 
 
-def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarray]:
-    """Each text's kept token ids (no padding), from a text -> ids model."""
+def text_batches(texts, batch_size: int = 1024):
+    """Lists of up to ``batch_size`` texts, in order: slices of a list, or
+    chunks read from the file of a streamed table's texts."""
+    if hasattr(texts, "batches"):
+        yield from texts.batches(batch_size)
+        return
+    for start in range(0, len(texts), batch_size):
+        yield list(texts[start : start + batch_size])
+
+
+def adaptable(texts, batch_size: int = 1024):
+    """What a TextVectorization's ``adapt`` reads: the texts themselves, or, for
+    a streamed table, a tf.data dataset of them batched (read from the file as
+    ``adapt`` consumes it)."""
+    if hasattr(texts, "dataset"):
+        return texts.dataset().batch(batch_size)
+    return texts
+
+
+class StreamedIds:
+    """The kept token ids of a streamed table's texts, computed again on each
+    pass over the file (never all held): what `token_ids` returns for texts
+    that are not a list. `batches` and `evaluate.predict_token_ids` stream
+    them; iterating gives each review's ids, in order."""
+
+    def __init__(self, texts, to_ids, batch_size: int = 1024):
+        self.texts, self.to_ids, self.batch_size = texts, to_ids, batch_size
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __iter__(self):
+        import tensorflow as tf
+
+        for batch in text_batches(self.texts, self.batch_size):
+            ids = np.asarray(self.to_ids(tf.constant(batch)))
+            for row, n in zip(ids, np.count_nonzero(ids, axis=1)):
+                yield row[:n].copy()
+
+
+def token_ids(texts: list[str], to_ids, batch_size: int = 1024) -> list[np.ndarray] | StreamedIds:
+    """Each text's kept token ids (no padding), from a text -> ids model
+    (for a streamed table's texts: a `StreamedIds`, computed as it is read)."""
     import tensorflow as tf
 
+    if not isinstance(texts, (list, tuple)):
+        return StreamedIds(texts, to_ids, batch_size)
     out = []
     for start in range(0, len(texts), batch_size):
         ids = np.asarray(to_ids(tf.constant(texts[start : start + batch_size])))
@@ -243,8 +312,8 @@ def token_counts(texts: list[str], vectorize, batch_size: int = 1024) -> np.ndar
     import tensorflow as tf
 
     counts = []
-    for start in range(0, len(texts), batch_size):
-        counts.append(np.count_nonzero(np.asarray(vectorize(tf.constant(texts[start : start + batch_size]))), axis=1))
+    for batch in text_batches(texts, batch_size):
+        counts.append(np.count_nonzero(np.asarray(vectorize(tf.constant(batch))), axis=1))
     return np.concatenate(counts) if counts else np.zeros(0, "int64")
 
 
@@ -260,9 +329,14 @@ def batches(
     last one is topped up with the start of the next shuffle), so the batch size
     is static in the traced training step: on this CPU that makes a step about
     twice as fast as with an unknown batch size (see benchmark.py).
+
+    ``ids`` may be a `StreamedIds` (a table too large for memory): then the
+    batches are read from the file as they are used; see `_streamed_batches`.
     """
     import tensorflow as tf
 
+    if isinstance(ids, StreamedIds):
+        return _streamed_batches(ids, labels, batch_size, shuffle, seed)
     lengths = np.array([max(len(x), 1) for x in ids])
     if not shuffle:
         order = np.argsort(lengths, kind="stable")
@@ -303,3 +377,47 @@ def batches(
 
     # A known length gives progress bars their total.
     return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+
+
+STREAM_SHUFFLE = 8192  # reviews shuffled together when a table is streamed
+
+
+def _streamed_batches(ids: StreamedIds, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int = 0):
+    """`batches` for a streamed table: the same padding and, for training,
+    the same static batch size and topping-up, but evaluation batches come in
+    the file's order (not sorted by length), and training shuffles within a
+    buffer of ``STREAM_SHUFFLE`` reviews (then sorts by length within chunks of
+    ``SORT_CHUNK`` batches) instead of over the whole set, which is never held."""
+    import tensorflow as tf
+
+    labels = np.asarray(labels, "float32")
+
+    def rows():
+        for x, y in zip(ids, labels):
+            yield x.astype("int64"), y
+
+    spec = (tf.TensorSpec([None], tf.int64), tf.TensorSpec([], tf.float32))
+    reviews = tf.data.Dataset.from_generator(rows, output_signature=spec)
+    if not shuffle:
+        steps = -(-len(ids) // batch_size)
+        padded = reviews.padded_batch(batch_size).apply(tf.data.experimental.assert_cardinality(steps))
+        return padded.prefetch(tf.data.AUTOTUNE)
+    size = min(batch_size, len(ids))
+    steps = -(-len(ids) // size)
+
+    def by_length(x, y):
+        order = tf.argsort(x.row_lengths(), stable=True)
+        return tf.gather(x, order), tf.gather(y, order)
+
+    batched = (
+        reviews.shuffle(STREAM_SHUFFLE, seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .take(steps * size)
+        .ragged_batch(size * SORT_CHUNK)
+        .map(by_length)
+        .unbatch()
+        .ragged_batch(size, drop_remainder=True)
+        .map(lambda x, y: (tf.ensure_shape(x.to_tensor(), [size, None]), y))
+        .shuffle(SORT_CHUNK, seed=seed, reshuffle_each_iteration=True)
+    )
+    return batched.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)

@@ -60,7 +60,8 @@ class LastValue(keras.metrics.Metric):
 
     def __init__(self, name: str, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+        # Under several replicas each holds the same reading: read their mean, not their sum.
+        self.value = self.add_variable(shape=(), initializer="zeros", aggregation="mean", name="value")
 
     def update_state(self, value):
         self.value.assign(tf.cast(value, self.dtype))
@@ -81,13 +82,82 @@ class Trainer(keras.Model):
 
     Used for training only; the classifier (and the model that holds it) is
     what gets saved.
+
+    Under a ``tf.distribute`` strategy of several replicas (built and compiled
+    in its scope), a step does what one device does with the whole batch:
+    Keras divides each replica's mean loss by the number of replicas, so the
+    replicas' gradients *sum* to the global batch's; the step sums them
+    (``all_reduce``) before it reads their norm, and clips the sum. Keras's
+    optimizer would clip each replica's share before it sums them (Keras
+    3.15), which is not what ``clipnorm`` means on one device, so `compile`
+    takes ``clipnorm`` over from the optimizer under several replicas. The
+    optimizer's own sum then adds up equal shares (a second all-reduce of the
+    gradients a step: the price of leaving the update to Keras's optimizer).
+    Under mixed precision (``LossScaleOptimizer``) the loss is scaled up before
+    the gradient, and the readings are of the unscaled gradient.
     """
 
     def __init__(self, classifier: keras.Model, **kwargs):
         super().__init__(**kwargs)
         self.classifier = classifier
         self.readings = [LastValue(name) for name in STEP_READINGS]
+        self.clipnorm = None  # set by compile() under several replicas
+        self.logs_as_vectors = False  # set by compile() under several workers
+        self.data_spec = None  # the training data's element_spec: see _maybe_symbolic_build
         self.built = True  # nothing of its own to build: the classifier is built
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Under a strategy, Keras (3.15) builds the metrics, loss and
+        optimizer from a batch it takes from a first pass over the data; that
+        fails under several workers, and the extra pass moves tf.data's
+        reshuffling on by an epoch (see `sentiment.keras_internals`). Built
+        from ``data_spec`` (shapes and types) instead, when it is set."""
+        if self._distribute_strategy is None or self.data_spec is None or data_batch is not None:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=self.data_spec)
+
+    def compile(self, optimizer="rmsprop", **kwargs):
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        self.clipnorm = None
+        if replicas > 1 and (getattr(optimizer, "global_clipnorm", None) or getattr(optimizer, "clipvalue", None)):
+            raise ValueError("Under several replicas the trainer clips by norm (clipnorm) only.")
+        if replicas > 1 and getattr(optimizer, "clipnorm", None):
+            self.clipnorm, optimizer.clipnorm = optimizer.clipnorm, None  # clipped in train_step, after the sum
+        super().compile(optimizer=optimizer, **kwargs)
+        strategy = self.distribute_strategy
+        # Several workers: Keras (3.15) averages a step's logs over the
+        # replicas along an axis 0, which scalars lack (keras-team/keras#20585).
+        self.logs_as_vectors = replicas > 1 and replicas > len(strategy.extended.worker_devices)
+
+    def _logs(self, logs: dict) -> dict:
+        """A step's logs, each of shape (1,) where Keras needs an axis 0 to
+        average them over workers (it gives back scalars). The epoch's
+        figures Keras reads from the metrics, summed over replicas."""
+        if not self.logs_as_vectors:
+            return logs
+        return keras.tree.map_structure(lambda value: tf.reshape(value, [1]), logs)  # (compile metrics: a dict)
+
+    def test_step(self, data):
+        return self._logs(super().test_step(data))
+
+    @property
+    def replicas(self) -> int:
+        return self.distribute_strategy.num_replicas_in_sync
+
+    def _summed(self, grads: list) -> list:
+        """The sum of every replica's ``grads`` (unchanged on one device)."""
+        if self.replicas == 1:
+            return grads
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, grads)
+
+    def _loss_scale(self):
+        """The factor mixed precision multiplies the loss by (None: none)."""
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            # What scale_loss multiplies by: the dynamic scale (before the
+            # optimizer is built, in tf.function's first trace: the initial one).
+            return self.optimizer.scale_loss(tf.constant(1.0))
+        return None
 
     def call(self, x, training=False):
         return self.classifier(x, training=training)
@@ -96,14 +166,9 @@ class Trainer(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, self.trainable_weights)]
+            scaled = self.optimizer.scale_loss(loss)  # mixed precision: times the loss scale; else the loss
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(scaled, self.trainable_weights)]
         return y_pred, loss, grads
-
-    def test_step(self, data):
-        logs = super().test_step(data)
-        for name in (*STEP_READINGS, "adversarial_loss"):  # measured in training only
-            logs.pop(name, None)
-        return logs
 
     def _gradients(self, x, y):
         """(predictions, loss, gradients, extra metric values by metric)."""
@@ -113,20 +178,30 @@ class Trainer(keras.Model):
     def train_step(self, data):
         x, y = data[:2]
         y_pred, loss, grads, extra = self._gradients(x, y)
-        norms = tf.stack([tf.norm(g) for g in grads])
-        self.readings[0].update_state(tf.linalg.global_norm(grads))
+        grads = self._summed(grads)  # the global batch's gradient (times the loss scale)
+        scale = self._loss_scale()
+        read = grads if scale is None else [g / scale for g in grads]
+        norms = tf.stack([tf.norm(g) for g in read])
+        self.readings[0].update_state(tf.linalg.global_norm(read))
         self.readings[1].update_state(tf.reduce_max(norms))
+        if self.replicas > 1:
+            if self.clipnorm:  # as Keras clips one weight's gradient, on the sum; scaled as the gradient is
+                limit = self.clipnorm if scale is None else self.clipnorm * scale
+                grads = [tf.clip_by_norm(g, limit) for g in grads]
+            grads = [g / self.replicas for g in grads]  # the optimizer sums the replicas' (now equal) gradients
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        # Each replica's losses are divided by the number of replicas (see above).
+        losses = 1 if self.replicas == 1 else self.replicas
         for metric in self.metrics:  # Keras tracks our metrics among them
             if metric in self.readings:
                 continue
             if metric in extra:
-                metric.update_state(extra[metric])
+                metric.update_state(extra[metric] * losses)
             elif metric.name == "loss":
-                metric.update_state(loss)
+                metric.update_state(loss * losses)
             else:
                 metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs({m.name: m.result() for m in self.metrics})
 
 
 class WordAdversarial(Trainer):
@@ -151,7 +226,8 @@ class WordAdversarial(Trainer):
         y_pred, loss, grads = self._loss_and_gradients(x, y)
         i = next(n for n, w in enumerate(self.trainable_weights) if w is self.embeddings)
         # Rows of words not in the batch have a zero gradient and stay put.
-        step = self.epsilon * tf.math.l2_normalize(grads[i], axis=-1)
+        # Under several replicas: the direction of the global batch's gradient, the same on every replica.
+        step = self.epsilon * tf.math.l2_normalize(self._summed([grads[i]])[0], axis=-1)
         original = tf.identity(self.embeddings)
         self.embeddings.assign_add(step)
         _, adv_loss, adv_grads = self._loss_and_gradients(x, y)
@@ -177,13 +253,21 @@ class GradientNorms(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if logs and "grad_norm" in logs:
-            self.norms.append(float(logs["grad_norm"]))
-            self.largest.append(float(logs["grad_norm_largest_weight"]))
+            norm, largest = float(np.squeeze(logs["grad_norm"])), float(np.squeeze(logs["grad_norm_largest_weight"]))
+            # A gradient that is not finite: a step that mixed precision's loss scaling skips (and rescales).
+            if math.isfinite(norm) and math.isfinite(largest):
+                self.norms.append(norm)
+                self.largest.append(largest)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        for name in STEP_READINGS:
+        # Keras's evaluation reports every metric, these among them (stale, or
+        # zero): they are measured in training only. (Reporting them keeps the
+        # names of its logs those of the model's metrics, so that Keras reads
+        # the final figures from the metrics, summed over replicas, rather
+        # than averaging each replica's.)
+        for name in (*STEP_READINGS, *(f"val_{n}" for n in (*STEP_READINGS, "adversarial_loss"))):
             logs.pop(name, None)
         if self.norms:
             logs["grad_norm_median"] = float(np.median(self.norms))
@@ -297,12 +381,48 @@ class SaveBest(keras.callbacks.Callback):
             save_model(self.full_model, self.path)
 
 
-def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str, name: str, resume: bool) -> dict:
+# With --jit, batches are padded to a multiple of this many tokens: XLA compiles
+# the step once per shape, and train.py's batches each have a length of their own.
+JIT_LENGTH_MULTIPLE = 64
+
+
+def _for_devices(ds, jit: bool, replicas: int):
+    """``ds`` as the training step wants it: under several workers, sharded by
+    element (each global batch split among the replicas; our datasets are
+    built in memory, not read from files); with XLA, fewer batch lengths."""
+    if replicas > 1:
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(options)
+    if jit:
+        m = JIT_LENGTH_MULTIPLE
+
+        def pad(x, y):
+            return tf.pad(x, [[0, 0], [0, (m - tf.shape(x)[1] % m) % m]]), y
+
+        ds = ds.map(pad)
+    return ds
+
+
+def fit(
+    full_model: keras.Model,
+    train_ds,
+    val_ds,
+    cfg: FitConfig,
+    workdir: str,
+    name: str,
+    resume: bool,
+    jit: bool = False,
+) -> dict:
     """Trains the classifier part of ``full_model`` and restores its best weights.
 
     ``workdir`` receives ``{name}.best.keras`` (the best model so far),
     ``{name}.csv`` (one row an epoch), ``tensorboard/{name}`` and, while the
     run is under way, ``backup/{name}`` (what ``resume`` continues from).
+
+    Under a ``tf.distribute`` strategy, call it in the strategy's scope, with
+    ``full_model`` built there; ``train_ds`` yields global batches. ``jit``
+    compiles the training step with XLA.
     """
     cfg.validate()
     classifier = classifier_of(full_model)
@@ -313,13 +433,27 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.learning_rate, decay_steps=max(1, steps * cfg.epochs), alpha=0.05
     )
+    replicas = trainee.distribute_strategy.num_replicas_in_sync
+    if cfg.batch_size % replicas:
+        raise TrainingError(
+            f"--batch-size {cfg.batch_size} is the global batch, split among {replicas} replicas: "
+            f"make it a multiple of {replicas}."
+        )
+    train_ds, val_ds = _for_devices(train_ds, jit, replicas), _for_devices(val_ds, jit, replicas)
+    trainee.data_spec = train_ds.element_spec
     trainee.compile(
         optimizer=keras.optimizers.Adam(
             schedule, clipnorm=cfg.clipnorm or None, use_ema=cfg.ema > 0, ema_momentum=cfg.ema or 0.99
         ),
         loss="binary_crossentropy",
         metrics=["accuracy"],
+        **({"jit_compile": True} if jit else {}),  # else Keras's default, as before --jit
     )
+    if jit and not trainee.jit_compile:  # Keras warns and goes on without XLA
+        raise TrainingError(
+            f"{name}: --jit: Keras will not compile this model with XLA (it does not under TensorFlow's op "
+            "determinism, nor with a layer that does not support XLA); train without --jit."
+        )
     backup = os.path.join(workdir, "backup", name)
     if not resume and os.path.isdir(backup):
         shutil.rmtree(backup)
@@ -353,6 +487,15 @@ def fit(full_model: keras.Model, train_ds, val_ds, cfg: FitConfig, workdir: str,
                 shuffle=False,  # the dataset shuffles itself
                 verbose=1 if sys.stdout.isatty() else 2,  # one line an epoch in logs
             )
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as err:
+        if not jit:
+            raise
+        # XLA refuses a graph with an op it has no kernel for on this device, naming it.
+        first = next((line for line in str(err.message).splitlines() if line.strip()), type(err).__name__)
+        raise TrainingError(
+            f"{name}: --jit: XLA could not compile the training step on this device ({first[:500]}). "
+            "Train without --jit."
+        ) from err
     except KeyboardInterrupt:
         where = best_path if os.path.exists(best_path) else "nowhere yet (no epoch finished)"
         print(f"\nInterrupted. Best checkpoint of {name}: {where}. Run again with --resume to continue.")

@@ -238,7 +238,10 @@ def analyse(folder: str, data: str | None, reviews: int = 500, seed: int = 0) ->
     from sentiment.traces import trace
 
     metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    test = imdb.load_imdb(data).test
+    from sentiment.tables import TableConfig
+
+    options = metrics.options
+    test = imdb.load_imdb(data, TableConfig.from_options(options), int(options.get("seed", 1337))).test
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(test), size=min(reviews, len(test)), replace=False))
     texts = [test.texts[i] for i in sample]

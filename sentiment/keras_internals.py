@@ -1,4 +1,4 @@
-"""The two pieces of Keras's private API (``keras.src``) this project relies on.
+"""The pieces of Keras's private API (``keras.src``) this project relies on.
 
 Both are what Keras's own recurrent layers use, so our cells and layer behave
 like Keras's in every respect these pieces handle. Being private, they can
@@ -22,6 +22,17 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 CHECKED_KERAS_VERSION = "3.15.1"
 
+# Under a tf.distribute strategy, `Model.fit` and `evaluate` first call
+# `Model._maybe_symbolic_build(iterator=...)`, which takes a batch from a first
+# pass over the data and reduces it over the replicas to build the model's
+# metrics, loss and optimizer with `Model._symbolic_build(data_batch=...)`. That
+# fails under MultiWorkerMirroredStrategy (a structure reduced as one value:
+# keras-team/keras#20585), fails for an evaluation batch that does not split
+# evenly, and starts a pass over the training data that moves tf.data's
+# reshuffling on by one epoch. `sentiment.fitting.Trainer` overrides the
+# first to call the second with the dataset's element spec instead of a batch.
+SYMBOLIC_BUILD = ("_maybe_symbolic_build", "_symbolic_build")
+
 # The keyword arguments `sentiment.recurrent.Recurrent` passes to `backend_rnn`.
 RNN_ARGUMENTS = (
     "step_function",
@@ -43,4 +54,11 @@ DROPOUT_METHODS = (
     "reset_recurrent_dropout_mask",
 )
 
-__all__ = ["CHECKED_KERAS_VERSION", "DROPOUT_METHODS", "DropoutRNNCell", "RNN_ARGUMENTS", "backend_rnn"]
+__all__ = [
+    "CHECKED_KERAS_VERSION",
+    "DROPOUT_METHODS",
+    "SYMBOLIC_BUILD",
+    "DropoutRNNCell",
+    "RNN_ARGUMENTS",
+    "backend_rnn",
+]

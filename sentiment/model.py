@@ -94,8 +94,10 @@ class MaskedPool(keras.layers.Layer):
         m = ops.expand_dims(ops.cast(mask, x.dtype), -1)
         count = ops.maximum(ops.sum(m, axis=1), 1.0)
         mean = ops.sum(x * m, axis=1) / count
-        # An empty review (all masked) pools to zeros rather than -inf.
-        maxed = ops.max(ops.where(m > 0, x, -1e9), axis=1)
+        # An empty review (all masked) pools to zeros rather than -inf. Masked
+        # steps count as a value below any state (finite in float16 too).
+        low = -6e4 if keras.backend.standardize_dtype(x.dtype) == "float16" else -1e9
+        maxed = ops.max(ops.where(m > 0, x, low), axis=1)
         maxed = ops.where(ops.sum(m, axis=1) > 0, maxed, 0.0)
         return ops.concatenate([maxed, mean], axis=-1)
 
@@ -214,7 +216,10 @@ def build_classifier(
     if not last_state:
         x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
-    prob = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
+    # float32 under mixed precision (--mixed-precision): the probability and the loss need its range.
+    # Otherwise the global policy's (float64 in the gradient tests' finite differences).
+    mixed = keras.config.dtype_policy().name.startswith("mixed_")
+    prob = keras.layers.Dense(1, activation="sigmoid", dtype="float32" if mixed else None, name="positive")(x)
     return keras.Model(ids, prob, name=CLASSIFIER)
 
 

@@ -7,7 +7,11 @@ and what to do) rather than a KeyError somewhere later.
 
 Versions: 1 (no ``version`` key) until the schema was written down; 2 adds
 ``version``, nests the baseline's test figures under ``test`` like the
-models', and calls the command-line options ``options``.
+models', and calls the command-line options ``options``; 3 (``--seeds``)
+keeps every training run of a cell (``runs``), holds several baselines by
+name (``baselines``, was ``baseline``), ensembles, and the paired tests
+between models (``comparisons``). A version-2 file is read as version 3
+(its one baseline becomes ``baselines["tfidf"]``).
 
 No TensorFlow here: the app and the report read it cheaply.
 """
@@ -23,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentiment.files import write_json
+from sentiment.significance import Comparison
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MIGRATES = (2,)  # older versions read by converting them
 
 
 class MetricsFileError(ValueError):
@@ -67,6 +73,7 @@ class DataSummary:
     val_split: str  # "grouped by movie" or "stratified"
     limit: int | None = None  # --limit
     notes: list[str] = field(default_factory=list)
+    label_map: dict[str, int] | None = None  # a table's label values -> 0/1; None for IMDB (neg 0, pos 1)
 
 
 @dataclass
@@ -86,11 +93,12 @@ class ModelResult:
     model_config: dict[str, Any]  # ModelConfig.to_dict()
     fit_config: dict[str, Any]  # dataclasses.asdict(FitConfig)
     history: dict[str, list[float]]  # per epoch: loss, accuracy, val_loss, ...; "epoch" 0-based
+    seed: int | None = None  # of this run (weights, dropout, batch order); the split's seed is the run's --seed
 
 
 @dataclass
 class BaselineResult:
-    """TF-IDF word 1-2 grams + logistic regression, on the same split."""
+    """A bag-of-n-grams model (sentiment.baselines), on the same split."""
 
     test: ClassificationMetrics
     C: float  # chosen on validation
@@ -98,6 +106,15 @@ class BaselineResult:
     features: int
     parameters: int
     train_seconds: float
+    name: str = "TF-IDF word 1-2 grams + logistic regression"  # what it is, for tables
+
+
+@dataclass
+class EnsembleResult:
+    """The mean of several models' P(positive): reported apart from single models."""
+
+    members: list[str]  # run names, as in test_predictions.npz
+    test: ClassificationMetrics
 
 
 @dataclass
@@ -111,8 +128,27 @@ class RunMetrics:
     data: DataSummary
     vocabulary_size: int
     options: dict[str, Any]  # train.py's options, defaults filled in
-    models: dict[str, ModelResult]  # by cell name
-    baseline: BaselineResult | None = None
+    models: dict[str, ModelResult]  # by cell name: the run kept (best on validation), <cell>.keras
+    runs: dict[str, list[ModelResult]] = field(default_factory=dict)  # every run of a cell (--seeds), kept one too
+    baselines: dict[str, BaselineResult] = field(default_factory=dict)  # by name: tfidf, nbsvm
+    ensembles: dict[str, EnsembleResult] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)  # paired tests on the test set
+
+    def runs_of(self, cell: str) -> list[ModelResult]:
+        """Every training run of ``cell`` (one, unless trained with --seeds)."""
+        return self.runs.get(cell) or [self.models[cell]]
+
+    def comparison(self, first: str, second: str) -> Comparison | None:
+        """The test of ``first`` against ``second`` (either order: the figures turned round)."""
+        for c in self.comparisons:
+            if (c.first, c.second) == (first, second):
+                return c
+            if (c.second, c.first) == (first, second):
+                return Comparison(
+                    first, second, c.n, c.accuracy_second, c.accuracy_first, -c.difference, -c.ci_high, -c.ci_low,
+                    c.only_second, c.only_first, c.p_value,
+                )  # fmt: skip
+        return None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -145,7 +181,7 @@ def load_run_metrics(path: str | os.PathLike) -> RunMetrics:
     if not isinstance(data, dict):
         raise MetricsFileError(path, f"{path} is not what train.py writes (a JSON object): {retrain}.")
     version = data.get("version", 1)  # version 1 had no version key
-    if isinstance(version, int) and not isinstance(version, bool) and version < SCHEMA_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version < min(MIGRATES):
         command = data.get("command")
         if not (isinstance(command, str) and command.startswith("python train.py")):
             command = "python train.py"
@@ -154,7 +190,9 @@ def load_run_metrics(path: str | os.PathLike) -> RunMetrics:
             f"{path} was written by an older version of train.py (version {version}): retrain with "
             f"`{command}` to write it in the current format (version {SCHEMA_VERSION}).",
         )
-    if version != SCHEMA_VERSION:
+    if version in MIGRATES:
+        data = _from_version_2(data)
+    elif version != SCHEMA_VERSION:
         raise MetricsFileError(
             path,
             f"{path} has version {version!r}, which this code does not know (it reads version "
@@ -164,6 +202,14 @@ def load_run_metrics(path: str | os.PathLike) -> RunMetrics:
         return RunMetrics.from_dict(data)
     except ValueError as err:
         raise MetricsFileError(path, f"{path} is not what train.py writes ({err}): {retrain}.") from err
+
+
+def _from_version_2(data: dict) -> dict:
+    """A version-2 metrics.json as version 3: its one baseline becomes ``baselines["tfidf"]``."""
+    data = {**data, "version": SCHEMA_VERSION}
+    baseline = data.pop("baseline", None)
+    data["baselines"] = {} if baseline is None else {"tfidf": baseline}
+    return data
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -199,7 +199,14 @@ def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monk
     at.run()
     assert_no_exception(at)
     assert any("disagree" in md.value for md in at.markdown)
-    assert len(at.dataframe) >= 3  # the comparison and the two lists
+    assert len(at.dataframe) >= 4  # the comparison, the ensemble and the two lists
+    # The paired tests, in sentences, from metrics.json.
+    metrics = load_run_metrics(out / "metrics.json")
+    assert "Is the difference real?" in [h.value for h in at.subheader]
+    verdicts = "\n".join(md.value for md in at.markdown)
+    for c in metrics.comparisons:
+        assert f"points, 95% CI [{100 * c.ci_low:+.2f}, {100 * c.ci_high:+.2f}]" in verdicts
+    assert "LSTM vs GRU: " in verdicts and "GRU vs NBSVM: " in verdicts
     pick = at.selectbox(key="pick_0") if "pick_0" in [s.key for s in at.selectbox] else at.selectbox(key="pick_1")
     review_id = pick.value
     at.button(key=pick.key.replace("pick", "load")).click().run()

@@ -1,4 +1,4 @@
-"""The benchmark's quick mode runs end to end on real reviews (a smoke test: no thresholds)."""
+"""The benchmark's quick mode runs end to end on real reviews (a smoke test: no thresholds), both sections."""
 
 import json
 import os
@@ -42,3 +42,15 @@ def test_quick_benchmark_writes_its_figures(tmp_path):
         assert all(r["reviews_per_s"] > 0 for r in figures["fit"][cell].values())
     assert figures["matmul_gflops"] > 0
     assert "vs Keras's layer" in (tmp_path / "benchmark.md").read_text()
+    # Every device (here the CPU; a GPU where there is one), Keras's layer and ours in each precision.
+    devices = figures["devices"]
+    assert [p["device"] for p in devices["by_device"]][0].startswith("/device:CPU:0")
+    assert (devices["gpu"] == "measured") == (len(devices["by_device"]) > 1)
+    for part in devices["by_device"]:
+        for cell in ("lstm", "gru"):
+            rows = part["cells"][cell]
+            assert list(rows) == ["float32", "float32, XLA (--jit)", "mixed_float16 (--mixed-precision)"]
+            for by_layer in rows.values():
+                assert set(by_layer) == {f"keras.layers.{cell.upper()}", "ours, Recurrent (the product)"}
+                assert all(r["reviews_per_s"] > 0 for r in by_layer.values()), by_layer
+    assert "On each device: float32, XLA, mixed precision" in (tmp_path / "benchmark.md").read_text()

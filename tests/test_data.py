@@ -61,9 +61,9 @@ def test_malformed_folder_is_a_clear_error(tmp_path, breakage, match):
 def test_bad_paths_and_truncated_archive(tmp_path):
     with pytest.raises(imdb.DataError, match="no such file"):
         imdb.load_imdb(tmp_path / "nothing")
-    other = tmp_path / "reviews.csv"
+    other = tmp_path / "reviews.txt"
     other.write_text("a,b\n")
-    with pytest.raises(imdb.DataError, match="aclImdb folder"):
+    with pytest.raises(imdb.DataError, match="aclImdb folder .* or a table"):
         imdb.load_imdb(other)
     archive = make_archive(write_aclimdb(tmp_path / "src"), str(tmp_path / "a.tar.gz"))
     with open(archive, "rb") as f:

@@ -41,8 +41,18 @@ def test_dropout_mixin_has_the_methods_keras_rnn_calls():
     assert not missing, f"DropoutRNNCell (Keras {keras.__version__}) lacks {missing}"
 
 
+def test_model_builds_from_a_data_batch_as_the_trainer_overrides_it():
+    # sentiment.fitting.Trainer replaces _maybe_symbolic_build and calls _symbolic_build(data_batch=...).
+    for name in keras_internals.SYMBOLIC_BUILD:
+        params = inspect.signature(getattr(keras.Model, name)).parameters
+        assert {"iterator", "data_batch"} <= set(params), (
+            f"keras.Model.{name} (Keras {keras.__version__}) changed: {list(params)}; "
+            f"sentiment/keras_internals.py was checked against Keras {keras_internals.CHECKED_KERAS_VERSION}."
+        )
+
+
 def test_checked_version_is_the_installed_one():
-    # A newer Keras may well work; this says which one the two checks above
+    # A newer Keras may well work; this says which one the checks above
     # were written against, so that an upgrade is a deliberate step.
     assert keras.__version__ == keras_internals.CHECKED_KERAS_VERSION, (
         f"Keras {keras.__version__} installed; sentiment/keras_internals.py was checked against "

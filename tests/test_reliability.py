@@ -271,7 +271,7 @@ def test_same_seed_same_metrics(tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
         metrics = json.loads((out / "metrics.json").read_text())
         gru = metrics["models"]["gru"]
-        runs.append((gru["history"], gru["test"], metrics["baseline"]["test"]["accuracy"]))
+        runs.append((gru["history"], gru["test"], metrics["baselines"]["tfidf"]["test"]["accuracy"]))
     assert runs[0] == runs[1]
 
 

@@ -10,6 +10,7 @@ from sentiment.results import (
     SCHEMA_VERSION,
     BaselineResult,
     ClassificationMetrics,
+    Comparison,
     DataSummary,
     MetricsFileError,
     ModelResult,
@@ -49,9 +50,14 @@ def sample_metrics() -> RunMetrics:
         vocabulary_size=100,
         options={"cells": ["lstm"], "epochs": 3, "adversarial": {"lstm": 0.1}},
         models={"lstm": model, "gru": ModelResult(**{**vars(model), "file": "gru.keras", "test": _scores(0.8, None)})},
-        baseline=BaselineResult(
-            test=_scores(0.85), C=16.0, val_accuracy=0.8, features=400, parameters=401, train_seconds=1.5
-        ),
+        baselines={
+            "tfidf": BaselineResult(
+                test=_scores(0.85), C=16.0, val_accuracy=0.8, features=400, parameters=401, train_seconds=1.5
+            )
+        },
+        comparisons=[
+            Comparison("lstm", "gru", 20, 0.9, 0.8, 0.1, -0.05, 0.25, 3, 1, 0.625),
+        ],
     )
 
 
@@ -61,13 +67,37 @@ def test_round_trip(tmp_path):
     write_run_metrics(path, metrics)
     assert load_run_metrics(path) == metrics
     data = json.loads(path.read_text())
-    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 2
+    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 3
     assert RunMetrics.from_dict(data) == metrics
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
-    # No baseline, no notes: both optional.
-    data.pop("baseline")
+    # No baselines, runs, comparisons or notes: all optional.
+    for key in ("baselines", "runs", "comparisons", "ensembles"):
+        data.pop(key)
     data["data"].pop("notes")
-    assert RunMetrics.from_dict(data).baseline is None
+    bare = RunMetrics.from_dict(data)
+    assert bare.baselines == {} and bare.comparisons == [] and bare.runs_of("lstm") == [metrics.models["lstm"]]
+
+
+def test_a_version_2_file_is_read_as_version_3(tmp_path):
+    """The lesson models' metrics.json (and any run before --seeds) keeps working: its baseline becomes tfidf."""
+    data = sample_metrics().to_dict()
+    data.update(version=2, baseline=data.pop("baselines")["tfidf"])
+    for key in ("runs", "comparisons", "ensembles"):
+        data.pop(key)
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(data))
+    metrics = load_run_metrics(path)
+    assert metrics.version == 3 and metrics.baselines == sample_metrics().baselines
+    assert metrics.comparisons == []
+
+
+def test_a_comparison_is_found_in_either_order():
+    metrics = sample_metrics()
+    assert metrics.comparison("lstm", "gru") == metrics.comparisons[0]
+    turned = metrics.comparison("gru", "lstm")
+    assert (turned.accuracy_first, turned.difference, turned.ci_low, turned.ci_high) == (0.8, -0.1, -0.25, 0.05)
+    assert (turned.only_first, turned.only_second, turned.p_value) == (1, 3, 0.625)
+    assert metrics.comparison("lstm", "tfidf") is None
 
 
 def test_a_version_1_file_says_to_retrain(tmp_path):
@@ -88,8 +118,12 @@ def test_a_version_1_file_says_to_retrain(tmp_path):
         (lambda d: d["models"]["lstm"].update(epochs_run=3.0), "models.lstm.epochs_run: expected an integer, got 3.0"),
         (lambda d: d["models"]["gru"]["test"].update(accuracy="high"), "models.gru.test.accuracy: expected a number"),
         (lambda d: d.update(models=[]), "metrics.models: expected an object, got []"),
-        (lambda d: d["baseline"].update(test=None), "metrics.baseline.test: expected an object, got null"),
-        (lambda d: d.update(version=3), "version 3, which this code does not know"),
+        (
+            lambda d: d["baselines"]["tfidf"].update(test=None),
+            "metrics.baselines.tfidf.test: expected an object, got null",
+        ),
+        (lambda d: d["comparisons"][0].pop("p_value"), "metrics.comparisons[0].p_value is missing"),
+        (lambda d: d.update(version=4), "version 4, which this code does not know"),
     ],
 )
 def test_a_malformed_file_names_what_is_wrong(change, message, tmp_path):
@@ -124,7 +158,7 @@ def test_missing_or_unreadable_files(content, message, tmp_path):
 
 def test_committed_metrics_are_the_current_version():
     metrics = load_run_metrics(os.path.join(ROOT, "saved_models", "metrics.json"))
-    assert set(metrics.models) == {"lstm", "gru"} and metrics.baseline is not None
+    assert set(metrics.models) == {"lstm", "gru"} and "tfidf" in metrics.baselines
     assert all(isinstance(m.epochs_run, int) for m in metrics.models.values())
 
 
@@ -132,13 +166,13 @@ def test_comparison_frame_has_whole_epochs():
     from sentiment.charts import comparison_frame, curves_frame
 
     frame = comparison_frame(sample_metrics())
-    assert list(frame["model"]) == ["LSTM", "GRU", "TF-IDF + logistic regression"]
+    assert list(frame["model"]) == ["LSTM", "GRU", "TF-IDF baseline"]
     assert str(frame["epochs"].dtype) == "Int64"
     assert frame["epochs"].tolist()[:2] == [3, 3] and frame["epochs"].isna().tolist() == [False, False, True]
     assert "3.0" not in frame.to_string()
     curves = curves_frame(sample_metrics())
     assert len(curves) == 2 * 2 * 3  # models x (loss train/validation) x epochs; no accuracy in this history
-    assert comparison_frame(RunMetrics(**{**vars(sample_metrics()), "models": {}, "baseline": None})).empty
+    assert comparison_frame(RunMetrics(**{**vars(sample_metrics()), "models": {}, "baselines": {}})).empty
 
 
 def test_report_reads_the_dataclasses():
@@ -146,4 +180,19 @@ def test_report_reads_the_dataclasses():
 
     report = report_markdown(sample_metrics())
     assert "| lstm | 90.00% |" in report and "| gru | 80.00% | 90.00% | n/a |" in report
-    assert "(C=16)" in report and "- baseline: [[9, 1], [1, 9]]" in report and "adversarial: {'lstm': 0.1}" in report
+    assert "(C=16)" in report and "- TF-IDF: [[9, 1], [1, 9]]" in report and "adversarial: {'lstm': 0.1}" in report
+    assert "- LSTM vs GRU: +10.00 points, 95% CI [-5.00, +25.00], p = 0.62: no significant difference." in report
+    assert "Repeated runs" not in report  # one run per cell
+
+
+def test_report_gives_mean_and_std_over_seeds():
+    from sentiment.evaluate import report_markdown
+
+    metrics = sample_metrics()
+    first = metrics.models["lstm"]
+    second = ModelResult(**{**vars(first), "test": _scores(0.8), "seed": 1338})
+    metrics.runs = {"lstm": [ModelResult(**{**vars(first), "seed": 1337}), second]}
+    report = report_markdown(metrics)
+    # mean 85%, sample std of (0.9, 0.8) = 0.0707
+    assert "| lstm | 2 | 85.00 ± 7.07% |" in report
+    assert "90.00% (seed 1337), 80.00% (seed 1338)" in report

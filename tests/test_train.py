@@ -30,7 +30,12 @@ def test_limit_run_writes_every_artifact(tiny_run):
         assert sum(map(sum, t.confusion_matrix)) == t.n == metrics.data.test == 40
         assert m.parameters > 0 and m.train_seconds > 0 and m.train_reviews_per_s > 0
         assert m.epochs_run == 2 and 1 <= m.best_epoch <= 2
-    assert 0 <= metrics.baseline.test.accuracy <= 1
+    assert set(metrics.baselines) == {"tfidf", "nbsvm"}
+    assert all(0 <= b.test.accuracy <= 1 for b in metrics.baselines.values())
+    # Paired tests: LSTM vs GRU, each (and their ensemble) against each baseline.
+    pairs = [(c.first, c.second) for c in metrics.comparisons]
+    assert pairs[0] == ("lstm", "gru") and ("ensemble", "nbsvm") in pairs and len(pairs) == 1 + 3 * 2
+    assert metrics.runs == {} and list(metrics.ensembles) == ["ensemble"]
     assert metrics.data.val_split == "grouped by movie"
     assert metrics.vocabulary_size <= 100 and "--limit 40" in metrics.command
     assert metrics.options["adversarial"] == {"lstm": 0.1, "gru": 0.05}  # each cell's own
@@ -169,13 +174,15 @@ def test_help_lists_every_setting_with_its_default(monkeypatch):
     import dataclasses
 
     from sentiment.cells import CELLS
+    from sentiment.devices import DeviceConfig
     from sentiment.fitting import FitConfig
     from sentiment.model import ModelConfig
+    from sentiment.tables import TableConfig
 
     script = _train_script()
     blocks = _help_blocks(script.build_parser(), monkeypatch)
     names = set()
-    for config in (script.RunConfig, ModelConfig, FitConfig):
+    for config in (script.RunConfig, TableConfig, ModelConfig, FitConfig, DeviceConfig):
         for f in dataclasses.fields(config):
             if f.name == "cell":  # given by --cells
                 continue
@@ -191,7 +198,7 @@ def test_help_lists_every_setting_with_its_default(monkeypatch):
                 expected = f.metadata["default_text"]
             elif isinstance(default, bool):
                 expected = "on" if default else "off"
-                assert f"--no-{f.name}" in block
+                assert "--no-" + option[2:] in block
             elif isinstance(default, list):
                 expected = " ".join(default)
             else:
@@ -347,8 +354,8 @@ def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
     saved = load_test_predictions(out / PREDICTIONS)
     assert len(saved["ids"]) == len(set(saved["ids"])) == metrics.data.test
     assert all(i.startswith("test/") for i in saved["ids"])
-    assert set(saved["probs"]) == {"lstm", "gru", "tfidf"}
-    for name, result in [*metrics.models.items(), ("tfidf", metrics.baseline)]:
+    assert set(saved["probs"]) == {"lstm", "gru", "tfidf", "nbsvm"}
+    for name, result in [*metrics.models.items(), *metrics.baselines.items()]:
         t = result.test
         p = saved["probs"][name]
         # The saved probabilities give the reported accuracy, and the buckets add up.
@@ -373,12 +380,15 @@ def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp
     (folder / PREDICTIONS).unlink()
     before = load_run_metrics(out / "metrics.json")
     older = load_run_metrics(folder / "metrics.json")
-    for t in [m.test for m in older.models.values()] + [older.baseline.test]:
+    for t in [m.test for m in older.models.values()] + [b.test for b in older.baselines.values()]:
         t.by_length = []  # as train.py wrote it before it measured them
+    older.comparisons, older.ensembles = [], {}
+    del older.baselines["nbsvm"]  # as a run from before NBSVM
     write_run_metrics(folder / "metrics.json", older)
     data = str(out.parent / "data" / "aclImdb")
-    assert main([str(folder), "--data", data]) == 0
+    assert main([str(folder), "--data", data, "--baselines", "nbsvm"]) == 0
     again = load_run_metrics(folder / "metrics.json")
+    again.baselines["nbsvm"].train_seconds = before.baselines["nbsvm"].train_seconds  # fitted again: its own time
     assert again == before  # every figure as train.py wrote it, by length included
     original, redone = load_test_predictions(out / PREDICTIONS), load_test_predictions(folder / PREDICTIONS)
     assert original["ids"] == redone["ids"]
@@ -418,10 +428,46 @@ def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     before, after = load_run_metrics(out / "metrics.json"), load_run_metrics(folder / "metrics.json")
     assert list(after.models) == ["lstm", "gru", "elman"]
-    assert after.models["lstm"] == before.models["lstm"] and after.baseline == before.baseline
+    assert after.models["lstm"] == before.models["lstm"] and after.baselines == before.baselines
     assert after.models["elman"].fit_config["learning_rate"] == 0.01
-    assert set(load_test_predictions(folder / PREDICTIONS)["probs"]) == {"lstm", "gru", "elman", "tfidf"}
+    assert set(load_test_predictions(folder / PREDICTIONS)["probs"]) == {"lstm", "gru", "elman", "tfidf", "nbsvm"}
     assert "--add" in after.command and "&&" in after.command
     # Another split cannot be added.
     result = run_train(*common, "--cells", "elman", "--val-fraction", "0.3", "--no-baseline", "--add")
     assert result.returncode == 2 and "other data or another split" in result.stderr
+
+
+@pytest.mark.slow
+def test_seeds_trains_each_cell_several_times_and_keeps_the_best_on_validation(tmp_path):
+    import numpy as np
+
+    from sentiment.evaluate import PREDICTIONS, load_test_predictions
+    from sentiment.results import load_run_metrics
+
+    data = write_aclimdb(tmp_path / "data", per_class=30)
+    out = tmp_path / "out"
+    result = run_train(
+        "--data", data, "--out", str(out), "--limit", "40", "--epochs", "1", *TINY_SIZE,
+        "--cells", "lstm", "gru", "--seeds", "2", "--no-baseline",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    metrics = load_run_metrics(out / "metrics.json")
+    saved = load_test_predictions(out / PREDICTIONS)
+    for cell in ("lstm", "gru"):
+        runs = metrics.runs[cell]
+        assert [r.seed for r in runs] == [1337, 1338]
+        assert [r.model_config["seed"] for r in runs] == [r.fit_config["seed"] for r in runs] == [1337, 1338]
+        assert all((out / r.file).is_file() for r in runs)  # runs/<cell>-seed<N>.keras
+        # The kept model is the first run with the best validation accuracy, whatever its test accuracy.
+        best = max(runs, key=lambda r: r.best_val_accuracy)
+        kept = metrics.models[cell]
+        assert kept.seed == best.seed and kept.file == f"{cell}.keras" and kept.test == best.test
+        np.testing.assert_array_equal(saved["probs"][cell], saved["probs"][f"{cell}-seed{best.seed}"])
+    # Different seeds, different models.
+    assert not np.array_equal(saved["probs"]["lstm-seed1337"], saved["probs"]["lstm-seed1338"])
+    assert metrics.ensembles["ensemble_all"].members == [
+        "lstm-seed1337", "lstm-seed1338", "gru-seed1337", "gru-seed1338",
+    ]  # fmt: skip
+    assert [(c.first, c.second) for c in metrics.comparisons] == [("lstm", "gru")]
+    report = (out / "report.md").read_text()
+    assert "Repeated runs: mean ± standard deviation over seeds" in report and "LSTM vs GRU: " in report
