@@ -20,6 +20,9 @@ a sub-model of the classifier (the pooling and the Dense head).
   occlusion variants (``OCCLUSION_ROWS``) and the unit contributions.
   Batching costs little here: a step multiplies (rows, units) by (units,
   gates x units), and a row more costs far less than a pass more.
+- `Stack.reach`: the gradient reach of `sentiment.gradients` for one review
+  (forward; back-propagation through time of the logit; and again from the
+  final state alone, through the last layer's forward direction).
 
 Two more savings, both exact up to float rounding: the first layer's input
 projection (``x @ kernel + bias``, two thirds of an LSTM step's multiply-adds)
@@ -392,15 +395,66 @@ class Stack:
 
         return run
 
+    def reach(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`sentiment.gradients.gradient_reach`'s two curves for one review's
+        token ids (unpadded): per token, |∂logit/∂(word vector)|, and
+        |∂(w·h_T)/∂s_t| through the last layer's forward direction alone (its
+        inputs held fixed; ``s_t`` every state it carries after token t; ``w``
+        the gradient of the logit with respect to that direction's final h)."""
+        fn = self._function("reach", self._build_reach)
+        out = fn(self._padded(ids), tf.constant(len(ids), tf.int32))
+        n = len(ids)
+        return out["embedding"].numpy()[:n], out["recurrence"].numpy()[:n]
 
-def compiled(model: keras.Model) -> bool:
-    """Whether the model's explanation pass is compiled already (or the
-    model has none: the uncompiled functions explain it)."""
+    def _build_reach(self):
+        spec = [tf.TensorSpec([self.length], self.ids_dtype), tf.TensorSpec([], tf.int32)]
+
+        @tf.function(input_signature=spec, jit_compile=True, autograph=False)
+        def run(ids, n):
+            vectors = tf.gather(self.table, ids)
+            first = [self._project(rnn, vectors[:, None, :]) for _, rnn in self.layers[0][1]]
+            lengths = tf.reshape(n, [1])
+            out = self._forward(first, lengths, n)
+            top = [states[0] for _, states, _ in out[-1]]
+            with tf.GradientTape() as tape:
+                tape.watch(top)
+                logit = _logit(self.head(self._head_inputs(top, lengths), training=False)[0, 0])
+            top_grads = tape.gradient(logit, top)
+            embedding = self._backward(out, top_grads, 1, n, tf.ones([1], vectors.dtype), vectors, first)
+            # The recurrence alone: only w, at the last token, goes in from outside.
+            directions = [d for d, _ in self.layers[-1][1]]
+            index = directions.index("forward")
+            rnn = self.layers[-1][1][index][1]
+            read, states, _ = out[-1][index]
+            at_end = tf.cast(tf.equal(tf.range(self.length), n - 1), top_grads[index].dtype)[:, None, None]
+            _, norms = rnn.backprop(
+                read,
+                states,
+                top_grads[index] * at_end,
+                n,
+                self.projected[id(rnn)],
+                size=self.length,
+                state_norms=True,
+            )
+            return {"embedding": tf.norm(embedding, axis=-1), "recurrence": norms[:, 0]}
+
+        return run
+
+
+def compiled(model: keras.Model, *programs: str) -> bool:
+    """Whether the model's passes are compiled already (or the model has
+    none: the uncompiled functions read it).
+
+    Args:
+        model: a full sentiment model.
+        programs: which passes: "explain" (the default), "trace", "reach".
+    """
     stack = stack_of(model)
     if stack is None:
         return True
-    fn = stack._functions.get(("explain", IG_POINTS, OCCLUSION_ROWS))
-    return fn is not None and fn.ready
+    keys = {"explain": ("explain", IG_POINTS, OCCLUSION_ROWS), "trace": "trace", "reach": "reach"}
+    fns = [stack._functions.get(keys[p]) for p in programs or ("explain",)]
+    return all(fn is not None and fn.ready for fn in fns)
 
 
 def keep_compiled_programs(directory: str | None = None) -> str | None:

@@ -182,7 +182,9 @@ class Recurrent(keras.layers.RNN):
         )
         return [a.stack() for a in state_arrays], [a.stack() for a in gate_arrays]
 
-    def backprop(self, inputs, states, output_grads, steps, projected=False, row_weights=None, size=None):
+    def backprop(
+        self, inputs, states, output_grads, steps, projected=False, row_weights=None, size=None, state_norms=False
+    ):
         """Back-propagation through time over `run`'s states, for rows that
         all have ``steps`` positions.
 
@@ -197,10 +199,14 @@ class Recurrent(keras.layers.RNN):
             row_weights: (batch,): if given, the rows' gradients are summed
                 with these weights at each step.
             size: as for `run`.
+            state_norms: also give, per position and row, the norm of the
+                gradient with respect to every state the cell carries after
+                that position (h; h and c for the LSTM), all of them together.
 
         Returns:
             (time, batch, features), or with ``row_weights`` (time, features):
-            the gradient with respect to ``inputs`` (zero past ``steps``).
+            the gradient with respect to ``inputs`` (zero past ``steps``); with
+            ``state_norms``, a pair: that and the norms, (time, batch).
         """
         read, size = self._reader(inputs, size)
         batch = output_grads.shape[1]
@@ -208,11 +214,17 @@ class Recurrent(keras.layers.RNN):
         features = read(tf.constant(0)).shape[-1]
         shape = [batch, features] if row_weights is None else [features]
         grads = tf.TensorArray(initial[0].dtype, size=size, element_shape=shape)
+        norms = tf.TensorArray(initial[0].dtype, size=size, element_shape=[batch])
         # The positions in the reverse of `run`'s order; the state before a
         # position is the one `run` kept at the position it read just before.
         back = 1 if self.go_backwards else -1
 
-        def body(t, pos, carried, grads):
+        def body(t, pos, carried, grads, norms):
+            if state_norms:
+                # What reaches the states after this position: from the later
+                # steps, and (through the output, which is h) from outside.
+                after = [carried[0] + tf.gather(output_grads, pos), *carried[1:]]
+                norms = norms.write(pos, tf.sqrt(tf.add_n([tf.reduce_sum(g * g, -1) for g in after])))
             first = tf.equal(t, steps - 1)  # the position `run` read first: its state before is the initial one
             before = tf.clip_by_value(pos + back, 0, size - 1)
             previous = [tf.where(first, i, tf.gather(s, before)) for i, s in zip(initial, states)]
@@ -225,13 +237,13 @@ class Recurrent(keras.layers.RNN):
             dx, *carried = tape.gradient(total, [x, *previous], unconnected_gradients=tf.UnconnectedGradients.ZERO)
             if row_weights is not None:
                 dx = tf.tensordot(row_weights, dx, 1)
-            return t + 1, pos + back, carried, grads.write(pos, dx)
+            return t + 1, pos + back, carried, grads.write(pos, dx), norms
 
         start = tf.zeros_like(steps) if self.go_backwards else steps - 1
-        *_, grads = tf.while_loop(
+        *_, grads, norms = tf.while_loop(
             lambda t, *_: t < steps,
             body,
-            (tf.zeros_like(steps), start, [tf.zeros_like(i) for i in initial], grads),
+            (tf.zeros_like(steps), start, [tf.zeros_like(i) for i in initial], grads, norms),
             maximum_iterations=size,
         )
-        return grads.stack()
+        return (grads.stack(), norms.stack()) if state_norms else grads.stack()

@@ -258,3 +258,24 @@ def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
     e = ex.explain(model, TEXT)
     assert len(e.attribution.scores) == len(trace(model, TEXT).tokens)
     np.testing.assert_allclose(e.attribution.scores, ex.integrated_gradients(model, TEXT).scores, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [pytest.param(c, marks=[] if c == "gru, last state, one direction" else [pytest.mark.slow]) for c in CONFIGS],
+)
+def test_compiled_gradient_reach_is_keras_loops(tiny_vocab, config):
+    """`gradient_reach` through the compiled pass against `reach_of_ids`,
+    autodiff through Keras's own loop: both curves, every token."""
+    from sentiment.gradients import gradient_reach, reach_of_ids
+
+    model = _model(tiny_vocab, **CONFIGS[config])
+    assert passes.stack_of(model) is not None
+    for text in (TEXT, random_review(tiny_vocab, 50), "great"):
+        got = gradient_reach(model, text)
+        ids = ex.review_ids(model, text)
+        embedding, recurrence = reach_of_ids(model, ids[None])
+        assert len(got.tokens) == len(ids)
+        pairs = (("embedding", got.embedding, embedding[0]), ("recurrence", got.recurrence, recurrence[0]))
+        for name, mine, want in pairs:
+            np.testing.assert_allclose(mine, want, rtol=1e-4, atol=1e-5 * float(np.abs(want).max()), err_msg=name)
