@@ -80,10 +80,13 @@ def warm_timings_ms(models: str, repeats: int = 7) -> dict:
         with ThreadPoolExecutor(len(loaded)) as pool:
             return list(pool.map(lambda m: ex.trace_and_explain(m, REVIEW), loaded.values()))
 
-    for model in loaded.values():  # the first call of each builds its traced graphs and compiled programs
+    first = {}
+    for name, model in loaded.items():  # the first call of each builds its traced graphs and compiled programs
         for fn in stages.values():
             fn(model, REVIEW)
+        start = time.perf_counter()
         ex.trace_and_explain(model, REVIEW)
+        first[name] = round(time.perf_counter() - start, 1)
     before = {name: {stage: [] for stage in stages} for name in loaded}
     now = {name: [] for name in loaded}
     totals = {"before": [], "now, one model after the other": [], "now": []}
@@ -120,6 +123,7 @@ def warm_timings_ms(models: str, repeats: int = 7) -> dict:
             "integrated_gradients_steps": steps,
             "all_models_one_after_the_other_ms": _ms(totals["now, one model after the other"]),
             "all_models_ms": _ms(totals["now"]),
+            "first_call_s": first,
         },
         "all_models_ms": _ms(totals["now"]),
     }
@@ -155,9 +159,12 @@ def warm_why_gates_ms(lesson: str, repeats: int = 7) -> dict:
         with ThreadPoolExecutor(len(loaded)) as pool:
             list(pool.map(compiled, loaded))
 
+    first = {}
     for name in loaded:  # builds the traced graphs and compiles the programs
         uncompiled(name)
+        start = time.perf_counter()
         compiled(name)
+        first[name] = round(time.perf_counter() - start, 1)
     runs = {
         "before": lambda: [uncompiled(n) for n in loaded],
         "one after the other": lambda: [compiled(n) for n in loaded],
@@ -174,6 +181,7 @@ def warm_why_gates_ms(lesson: str, repeats: int = 7) -> dict:
         "why_gates_before_ms": _ms(times["before"]),
         "why_gates_one_after_the_other_ms": _ms(times["one after the other"]),
         "why_gates_ms": _ms(times["side by side"]),
+        "why_gates_first_call_s": first,  # the compiles, with this process's cache of compiled programs (none kept)
     }
 
 
@@ -203,7 +211,8 @@ def main(argv=None) -> int:
     print(
         f"  all of {result['models']}: before {before['all_models_ms']:.0f} ms; now "
         f"{now['all_models_one_after_the_other_ms']:.0f} ms one after the other, "
-        f"{now['all_models_ms']:.0f} ms side by side (as the app runs them)",
+        f"{now['all_models_ms']:.0f} ms side by side (as the app runs them); the first call, compiling: "
+        + ", ".join(f"{n} {t:.1f} s" for n, t in now["first_call_s"].items()),
         flush=True,
     )
     if os.path.isdir(args.lesson):
@@ -212,7 +221,8 @@ def main(argv=None) -> int:
             f"warm, the same review, Why gates? tab's live views (gradient reach of {result['lesson_models']}, "
             f"retention): before {result['why_gates_before_ms']:.0f} ms; now "
             f"{result['why_gates_one_after_the_other_ms']:.0f} ms one after the other, "
-            f"{result['why_gates_ms']:.0f} ms side by side (as the app runs them)",
+            f"{result['why_gates_ms']:.0f} ms side by side (as the app runs them); the first call, compiling: "
+            + ", ".join(f"{n} {t:.1f} s" for n, t in result["why_gates_first_call_s"].items()),
             flush=True,
         )
     loads = {"cold": [], "kept": []}
