@@ -11,24 +11,31 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from sentiment import charts, why_charts
 from sentiment.evaluate import PREDICTIONS, display_name, load_test_predictions
-from sentiment.explain import Explanation, explain
+from sentiment.explain import Explanation, trace_and_explain
 from sentiment.gradients import ANALYSIS, Reach, gradient_reach, retention
 from sentiment.model import ModelLoadError, load_model, recurrent_cell_name
+from sentiment.passes import compiled, keep_compiled_programs
 from sentiment.results import MetricsFileError, RunMetrics, load_run_metrics
 from sentiment.traces import Trace, trace
 
 MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
 DATA = os.environ.get("SENTIMENT_DATA")  # where to read test reviews; default: the --data the models were trained on
 LESSON_DIR = os.environ.get("SENTIMENT_LESSON", os.path.join(MODELS_DIR, "lesson"))  # the last-state models
+# Where XLA's compiled programs are kept between starts (sentiment.passes.keep_compiled_programs);
+# unset: ~/.cache/sentiment; empty: nowhere (every start compiles them again).
+XLA_CACHE = os.environ.get("SENTIMENT_XLA_CACHE")
 TABS = ["Explore a review", "Compare LSTM vs GRU", "Why gates?"]
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
@@ -119,7 +126,7 @@ def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
     return models, metrics, problem
 
 
-@st.cache_data(show_spinner="Reading the review ...", max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64)
 def trace_review(path: str, mtime: float, text: str) -> Trace:
     """Every gate of the model in ``path`` on ``text``; computed once per
     (model file, text), so changing a view option recomputes nothing."""
@@ -150,13 +157,51 @@ def data_source(metrics: RunMetrics) -> str | None:
     return source if source and os.path.exists(source) else None
 
 
-@st.cache_data(show_spinner="Explaining the verdict ...", max_entries=64)
-def explain_review(path: str, mtime: float, text: str) -> Explanation:
-    """Word attributions and unit ranking, once per (model file, text)."""
-    return explain(_load_model(path, mtime), text)
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_review(path: str, mtime: float, text: str) -> tuple[Trace, Explanation]:
+    """Every gate of the model in ``path`` on ``text``, and what decided its
+    verdict (word attributions, occlusion, unit ranking), from one compiled
+    pass; computed once per (model file, text), so changing a view option
+    recomputes nothing."""
+    return trace_and_explain(_load_model(path, mtime), text)
 
 
-@st.cache_data(show_spinner="Following the gradient back ...", max_entries=64)
+def side_by_side(calls: dict, ready: bool) -> dict:
+    """``{key: call()}``, in threads when ``ready`` (every pass the calls run
+    is compiled): TensorFlow lets go of Python while a compiled pass runs, so
+    on 2 cores two models take little more than one. Until then, one after
+    the other, in order: two compiles at once were slower than one after the
+    other, and a fixed order finds the programs an earlier start kept
+    (`keep_compiled_programs`). A ValueError (a review a model cannot read)
+    is returned in place of the result."""
+
+    def run(call):
+        try:
+            return call()
+        except ValueError as err:
+            return err
+
+    if not ready or len(calls) < 2:
+        return {key: run(call) for key, call in calls.items()}
+    ctx = get_script_run_ctx()
+
+    def in_thread(call):
+        add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
+        return run(call)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {key: pool.submit(in_thread, call) for key, call in calls.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def read_all(models: dict, text: str) -> dict[str, tuple[Trace, Explanation] | ValueError]:
+    """`read_review` for every model, side by side once compiled."""
+    with st.spinner("Reading the review ..."):
+        calls = {name: (lambda path=path: read_review(path, _mtime(path), text)) for name, (path, _) in models.items()}
+        return side_by_side(calls, all(compiled(model) for _, model in models.values()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def reach_review(path: str, mtime: float, text: str) -> Reach:
     return gradient_reach(_load_model(path, mtime), text)
 
@@ -225,16 +270,15 @@ def review_input() -> str | None:
     return text
 
 
-def verdicts(models: dict, text: str) -> dict[str, Trace]:
+def verdicts(models: dict, readings: dict) -> dict[str, Trace]:
     """Each model's verdict and P(positive), side by side; the traces that worked."""
     traces = {}
-    for column, (name, (path, _)) in zip(st.columns(len(models)), models.items()):
+    for column, name in zip(st.columns(len(models)), models):
         with column:
-            try:
-                t = traces[name] = trace_review(path, _mtime(path), text)
-            except ValueError as err:
-                st.warning(f"**{name.upper()}**: {err}")
+            if isinstance(readings[name], ValueError):
+                st.warning(f"**{name.upper()}**: {readings[name]}")
                 continue
+            t = traces[name] = readings[name][0]
             st.metric(f"{name.upper()} says", "positive" if t.probability >= 0.5 else "negative")
             st.progress(t.probability, text=f"P(positive) = {t.probability:.3f}")
             if t.truncated:
@@ -365,10 +409,11 @@ def explore(models: dict) -> None:
     text = review_input()
     if text is None:
         return
-    traces = verdicts(models, text)
+    readings = read_all(models, text)
+    traces = verdicts(models, readings)
     if not traces:
         return
-    explanations = {name: explain_review(models[name][0], _mtime(models[name][0]), text) for name in traces}
+    explanations = {name: readings[name][1] for name in traces}
     start, end = window(traces)
     word_attributions(explanations, start, end)
     gate_heatmaps(models, traces, explanations, start, end)
@@ -545,17 +590,18 @@ def why_gates(models: dict, metrics: RunMetrics | None) -> None:
         )
         return
     accuracy_by_length(lesson_metrics, metrics)
-    text = st.session_state.get("the_review", EXAMPLES["Clearly positive"])
-    if text.strip():
-        reach_this_review(lesson, text[:MAX_CHARS])
+    text = st.session_state.get("the_review", EXAMPLES["Clearly positive"])[:MAX_CHARS]
+    readings = read_lesson(lesson, text) if text.strip() else {}
+    if readings:
+        reach_this_review(readings)
     analysis_path = os.path.join(LESSON_DIR, ANALYSIS)
     analysis = _read_json(analysis_path, _mtime(analysis_path))
     if analysis is None:
         st.info(f"No `{analysis_path}` yet: `python -m sentiment.gradients {LESSON_DIR} --data PATH` writes it.")
     else:
         reach_on_average(analysis)
-    if text.strip():
-        kept_in_memory(lesson, text[:MAX_CHARS])
+    if readings:
+        kept_in_memory(readings)
     gradient_norms(lesson_metrics)
     if analysis is not None:
         gate_saturation(analysis)
@@ -585,15 +631,31 @@ def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -
         )
 
 
-def reach_this_review(lesson: dict, text: str) -> None:
+def _gated(model) -> bool:
+    return recurrent_cell_name(model) in ("lstm", "gru")
+
+
+def read_lesson(lesson: dict, text: str) -> dict[str, tuple[Reach | ValueError, Trace | ValueError | None]]:
+    """Every lesson model's gradient reach on ``text`` and, for the gated
+    ones, the trace retention reads: side by side once compiled."""
+    calls = {}
+    for name, (path, model) in lesson.items():
+        calls[name, "reach"] = lambda path=path: reach_review(path, _mtime(path), text)
+        if _gated(model):
+            calls[name, "trace"] = lambda path=path: trace_review(path, _mtime(path), text)
+    ready = all(compiled(m, "reach", *(["trace"] if _gated(m) else [])) for _, m in lesson.values())
+    with st.spinner("Following the gradient back ..."):
+        out = side_by_side(calls, ready)
+    return {name: (out[name, "reach"], out.get((name, "trace"))) for name in lesson}
+
+
+def reach_this_review(readings: dict) -> None:
     st.subheader("How far back the gradient reaches: this review")
-    reaches = {}
-    for name, (path, _) in lesson.items():
-        try:
-            reaches[name.upper()] = reach_review(path, _mtime(path), text)
-        except ValueError as err:
-            st.warning(f"{name.upper()}: {err}")
+    for name, (reach, _) in readings.items():
+        if isinstance(reach, ValueError):
+            st.warning(f"{name.upper()}: {reach}")
             return
+    reaches = {name.upper(): reach for name, (reach, _) in readings.items()}
     left, right = st.columns(2)
     with left:
         st.markdown("**Through everything**: ∂logit/∂(word vector)")
@@ -629,8 +691,8 @@ def reach_on_average(analysis: dict) -> None:
     )
 
 
-def kept_in_memory(lesson: dict, text: str) -> None:
-    gated = {n: (p, m) for n, (p, m) in lesson.items() if recurrent_cell_name(m) in ("lstm", "gru")}
+def kept_in_memory(readings: dict) -> None:
+    gated = {n: t for n, (_, t) in readings.items() if t is not None}
     if not gated:
         return
     st.subheader("What the gates keep")
@@ -640,10 +702,8 @@ def kept_in_memory(lesson: dict, text: str) -> None:
         "h' = (1−z)⊙h + z⊙h̃); the mean over units. The Elman and Jordan cells have no such gate: they rewrite "
         "their whole state at every word."
     )
-    for name, (path, _) in gated.items():
-        try:
-            t = trace_review(path, _mtime(path), text)
-        except ValueError:
+    for name, t in gated.items():
+        if isinstance(t, ValueError):
             continue
         kept = retention(t)
         for label, values in kept.items():
@@ -685,6 +745,8 @@ def gate_saturation(analysis: dict) -> None:
 
 
 def main() -> None:
+    if XLA_CACHE != "":
+        keep_compiled_programs(XLA_CACHE or None)  # before the first compile; a no-op after
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
     st.title("Inside LSTM and GRU gates")
     st.caption(

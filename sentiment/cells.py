@@ -17,7 +17,9 @@ matmuls ``x @ kernel + h @ recurrent_kernel``.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from dataclasses import dataclass
 
 import keras
@@ -26,6 +28,10 @@ from keras import ops
 from sentiment.keras_internals import DropoutRNNCell
 
 PACKAGE = "sentiment"
+
+# Per thread: {id(cell): how many times its `step` read a projected input}
+# for the cells inside `RecurrentCell.reading_projections` (see there).
+_PROJECTED = threading.local()
 
 
 @dataclass(frozen=True)
@@ -163,9 +169,41 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """
         raise NotImplementedError
 
-    def _input_part(self, inputs):
-        """``x @ kernel + bias``: the input's share of every gate, one matmul."""
+    def project(self, inputs):
+        """``x @ kernel + bias``: the input's share of every gate, for one step
+        (batch, input_dim) or a whole sequence (..., input_dim) in one matmul."""
         return ops.matmul(inputs, self.kernel) + self.bias
+
+    @contextlib.contextmanager
+    def reading_projections(self):
+        """Within this block, in this thread, `step` takes ``project(x)`` in
+        place of ``x``: a loop that projected a whole sequence beforehand (one
+        matmul instead of one per step, `sentiment.recurrent.Recurrent.run`).
+
+        Every cell's ``step`` reads its input through ``_input_part`` only, once;
+        the block yields a list whose length counts those reads, so that a
+        caller can check it (a cell that read ``inputs`` otherwise would be
+        given the wrong thing silently).
+        """
+        reads = getattr(_PROJECTED, "reads", None)
+        if reads is None:
+            reads = _PROJECTED.reads = {}
+        if id(self) in reads:
+            raise RuntimeError(f"{self.name} is already reading projections in this thread.")
+        count = reads[id(self)] = []
+        try:
+            yield count
+        finally:
+            del reads[id(self)]
+
+    def _input_part(self, inputs):
+        """The input's share of every gate: ``project(inputs)``, or ``inputs``
+        themselves inside `reading_projections`."""
+        count = getattr(_PROJECTED, "reads", {}).get(id(self))
+        if count is None:
+            return self.project(inputs)
+        count.append(1)
+        return inputs
 
     def _recurrent_input(self, h_tm1, training):
         if training and self.recurrent_dropout > 0:

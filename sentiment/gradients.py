@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from sentiment.explain import _logit_gradient, _parts, review_ids
 from sentiment.keras_internals import backend_rnn
+from sentiment.passes import stack_of
 from sentiment.traces import Trace
 
 # Distances from the end of a review (in tokens) at which curves are summarised.
@@ -98,11 +99,21 @@ def gradient_reach(model: keras.Model, text: str) -> Reach:
     cell carries (h, and the LSTM's c); the direction it is projected on is
     the gradient of the logit with respect to that direction's final state
     (for a last-state model with a Dense classifier: the classifier's weights).
+
+    Computed by the model's compiled pass (`sentiment.passes.Stack.reach`:
+    our time loop, each step differentiated by autodiff of the cell's own
+    ``step``) where it covers the model, else through Keras's loop
+    (`reach_of_ids`, which the tests hold the pass to).
     """
-    parts = _parts(model)
+    stack = stack_of(model)
+    if stack is None:
+        parts = _parts(model)
+        ids = review_ids(model, text)
+        embedding, recurrence = reach_of_ids(model, ids[None])
+        return Reach([str(parts.vocab[i]) for i in ids], embedding[0], recurrence[0])
     ids = review_ids(model, text)
-    embedding, recurrence = reach_of_ids(model, ids[None])
-    return Reach([str(parts.vocab[i]) for i in ids], embedding[0], recurrence[0])
+    embedding, recurrence = stack.reach(ids)
+    return Reach([str(t) for t in stack.vocabulary[ids]], embedding, recurrence)
 
 
 def reach_of_ids(model: keras.Model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

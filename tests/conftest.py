@@ -7,6 +7,8 @@ import tarfile
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The app keeps XLA's compiled programs on disk: the tests' app, here, not in ~/.cache.
+os.environ.setdefault("SENTIMENT_XLA_CACHE", os.path.join(tempfile.gettempdir(), "sentiment-tests-xla-cache"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 

@@ -119,17 +119,17 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
 
 @pytest.mark.slow
 def test_view_options_recompute_nothing(tiny_run, monkeypatch):
-    import sentiment.traces
+    import sentiment.explain
 
     out, _ = tiny_run
     calls = []
-    real = sentiment.traces.trace
+    real = sentiment.explain.trace_and_explain  # the explore tab's traces and explanations, one call per model
 
     def counting(model, text):
         calls.append(text)
         return real(model, text)
 
-    monkeypatch.setattr(sentiment.traces, "trace", counting)
+    monkeypatch.setattr(sentiment.explain, "trace_and_explain", counting)
     at = run_app(out, monkeypatch)
     review = "a film I will not forget, one of a kind"
     at.text_area(key="review").input(review).run()
