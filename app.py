@@ -428,21 +428,21 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
     if frame.empty:
         st.info("metrics.json lists no models.")
         return
-    st.dataframe(
-        frame.style.format(
-            {
-                "accuracy": "{:.2%}",
-                "mean accuracy": "{:.2%}",
-                "± std": "{:.2%}",
-                "F1": "{:.2%}",
-                "ROC-AUC": "{:.4f}",
-                "parameters": "{:,}",
-                "train time (s)": "{:.0f}",
-            },
-            na_rep="",
-        ),
-        hide_index=True,
-    )
+
+    def shown(fmt):  # a blank, not "None", where a baseline has no such figure
+        return lambda v: "" if pd.isna(v) else fmt.format(v)
+
+    formats = {
+        "accuracy": "{:.2%}",
+        "mean accuracy": "{:.2%}",
+        "± std": "{:.2%}",
+        "F1": "{:.2%}",
+        "ROC-AUC": "{:.4f}",
+        "parameters": "{:,}",
+        "train time (s)": "{:.0f}",
+        "epochs": "{:d}",
+    }
+    st.dataframe(frame.style.format({k: shown(f) for k, f in formats.items()}), hide_index=True)
     repeated = max(len(metrics.runs_of(c)) for c in metrics.models)
     kept = (
         f"each cell trained {repeated} times with different seeds; the row is the run with the best validation "
@@ -454,7 +454,8 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
     verdict(metrics)
     matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
     matrices += [(f"{display_name(k)} baseline", b.test.confusion_matrix) for k, b in metrics.baselines.items()]
-    st.altair_chart(alt.hconcat(*(charts.confusion_chart(n, m) for n, m in matrices)), width="content")
+    # Three to a row: four side by side run off the page.
+    st.altair_chart(alt.concat(*(charts.confusion_chart(n, m) for n, m in matrices), columns=3), width="content")
     curves = charts.curves_chart(metrics)
     if curves is not None:
         st.subheader("Training curves")
