@@ -225,6 +225,11 @@ def main(argv=None) -> int:
             + ", ".join(f"{n} {t:.1f} s" for n, t in result["why_gates_first_call_s"].items()),
             flush=True,
         )
+        print(
+            f"warm, every live view of the review, both tabs: {result['all_models_ms'] + result['why_gates_ms']:.0f} ms"
+            " (the two tabs never run at once: only the open tab runs)",
+            flush=True,
+        )
     loads = {"cold": [], "kept": []}
     for _ in range(args.page_loads):
         with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
