@@ -442,7 +442,8 @@ def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
         "train time (s)": "{:.0f}",
         "epochs": "{:d}",
     }
-    st.dataframe(frame.style.format({k: shown(f) for k, f in formats.items()}), hide_index=True)
+    # As text: st.dataframe shows a missing number as "None" whatever a Styler says.
+    st.dataframe(frame.assign(**{k: frame[k].map(shown(f)) for k, f in formats.items()}), hide_index=True)
     repeated = max(len(metrics.runs_of(c)) for c in metrics.models)
     kept = (
         f"each cell trained {repeated} times with different seeds; the row is the run with the best validation "

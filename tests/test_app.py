@@ -200,6 +200,11 @@ def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monk
     assert_no_exception(at)
     assert any("disagree" in md.value for md in at.markdown)
     assert len(at.dataframe) >= 4  # the comparison, the ensemble and the two lists
+    table = at.dataframe[0].value
+    baselines = table[table["model"].str.endswith("baseline")]
+    assert len(baselines) == 2 and (baselines["epochs"] == "").all() and (baselines["± std"] == "").all()
+    models = table[~table["model"].str.endswith("baseline")]
+    assert models["epochs"].str.fullmatch(r"\d+").all()  # whole epochs, not 3.000000
     # The paired tests, in sentences, from metrics.json.
     metrics = load_run_metrics(out / "metrics.json")
     assert "Is the difference real?" in [h.value for h in at.subheader]
