@@ -243,6 +243,7 @@ def test_reading_projections_counts_reads_and_is_per_thread():
     assert isinstance(cell, RecurrentCell)
 
 
+@pytest.mark.slow
 def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
     from sentiment.model import CLASSIFIER, EMBEDDING, HEAD_TAIL, HeadTail, MaskedPool, make_vectorizer
 
