@@ -290,6 +290,7 @@ def main(argv=None) -> int:
                 fit_config=asdict(fit_cfg),
                 history=history,
                 seed=seed,
+                pretraining=result["pretraining"],
             )
             summary.runs.setdefault(cell, []).append(run)
             if args.seeds > 1:

@@ -94,6 +94,8 @@ class ModelResult:
     fit_config: dict[str, Any]  # dataclasses.asdict(FitConfig)
     history: dict[str, list[float]]  # per epoch: loss, accuracy, val_loss, ...; "epoch" 0-based
     seed: int | None = None  # of this run (weights, dropout, batch order); the split's seed is the run's --seed
+    # --pretrain-epochs: the language models' loss, validation perplexity per epoch, seconds (not in train_seconds)
+    pretraining: dict[str, Any] | None = None
 
 
 @dataclass

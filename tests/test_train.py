@@ -270,8 +270,40 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     assert logs["adversarial_loss"] > logs["loss"]
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="epsilon"):
+    with pytest.raises(ValueError, match="one of them > 0. Received: epsilon=0, virtual=0"):
         WordAdversarial(classifier_of(model), epsilon=0)
+
+
+@pytest.mark.slow
+def test_virtual_adversarial_step_finds_the_sensitive_direction_and_is_undone(tiny_vocab):
+    import keras
+    import numpy as np
+
+    from sentiment.fitting import WordAdversarial
+    from sentiment.model import EMBEDDING, classifier_of
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    classifier = classifier_of(model)
+    trainer = WordAdversarial(classifier, epsilon=0, virtual=0.5)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["accuracy"])
+    before = [w.copy() for w in model.get_weights()]
+    logs = trainer.train_on_batch(ids, labels, return_dict=True)
+    assert "adversarial_loss" not in logs and logs["virtual_adversarial_loss"] > 0
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # One power iteration finds a direction that moves the prediction more
+    # than random directions of the same size (no dropout: the passes differ
+    # only by the step).
+    embeddings = classifier.get_layer(EMBEDDING).embeddings
+    original, target = embeddings.numpy(), classifier(ids)
+    rng = np.random.default_rng(0)
+    random_kl = []
+    for _ in range(10):
+        d = rng.normal(size=original.shape)
+        embeddings.assign(original + 0.5 * d / np.linalg.norm(d, axis=-1, keepdims=True))
+        random_kl.append(float(WordAdversarial._kl(target, classifier(ids))))
+    embeddings.assign(original)
+    assert logs["virtual_adversarial_loss"] > 2 * max(random_kl)
 
 
 @pytest.mark.slow
@@ -297,8 +329,25 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
 
 
 @pytest.mark.slow
+def test_fit_with_both_adversarial_losses_logs_each(tiny_vocab, tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment.fitting import FitConfig, fit
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
+    cfg = FitConfig(epochs=2, adversarial=0.05, virtual_adversarial=0.05)
+    history = fit(model, ds, ds, cfg, str(tmp_path), "gru", resume=False)["history"]
+    for name in ("adversarial_loss", "virtual_adversarial_loss"):
+        assert len(history[name]) == 2 and np.all(np.isfinite(history[name]))
+        assert "val_" + name not in history
+
+
+@pytest.mark.slow
 def test_bad_ema_and_adversarial_flags_are_refused():
-    for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial", "-1"]):
+    bad = ("--adversarial", "--virtual-adversarial", "--pretrain-epochs")
+    for flags in (["--ema", "1"], ["--ema", "-0.1"], *([flag, "-1"] for flag in bad)):
         result = run_train("--limit", "40", *flags)
         assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
 
