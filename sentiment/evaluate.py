@@ -223,6 +223,7 @@ def report_markdown(summary: RunMetrics) -> str:
     for key, b in summary.baselines.items():
         lines.append(f"- {display_name(key)}: {b.test.confusion_matrix}")
     lines += by_length_markdown(summary)
+    lines += pretraining_markdown(summary)
     lines += ["", "Model configuration:", "", "```", *(f"{k}: {v}" for k, v in summary.options.items()), "```", ""]
     return "\n".join(lines)
 
@@ -345,6 +346,23 @@ def by_length_markdown(summary: RunMetrics) -> list[str]:
     for i, bucket in enumerate(buckets):
         cells = " | ".join(_pct(t.by_length[i].accuracy) for t in results.values())
         lines.append(f"| {bucket.label} | {bucket.n:,} | {cells} |")
+    return lines
+
+
+def pretraining_markdown(summary: RunMetrics) -> list[str]:
+    """What language-model pre-training (--pretrain-epochs) reached, for the models that had it."""
+    had = {name: m.pretraining for name, m in summary.models.items() if m.pretraining}
+    if not had:
+        return []
+    lines = [
+        "",
+        "Language-model pre-training on the training texts (`sentiment/pretrain.py`; validation "
+        "perplexity of the full softmax after each epoch, forward and backward together):",
+        "",
+    ]
+    for name, p in had.items():
+        perplexity = ", ".join(f"{v:,.0f}" for v in p["val_perplexity"]) or "not measured"
+        lines.append(f"- {name}: {len(p['loss'])} epochs in {p['seconds']:.0f} s; perplexity {perplexity}")
     return lines
 
 

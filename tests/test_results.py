@@ -185,6 +185,19 @@ def test_report_reads_the_dataclasses():
     assert "Repeated runs" not in report  # one run per cell
 
 
+def test_report_says_what_language_model_pre_training_reached():
+    from sentiment.evaluate import report_markdown
+
+    metrics = sample_metrics()
+    assert "pre-training" not in report_markdown(metrics)
+    pretrained = {"loss": [6.1, 5.4], "val_perplexity": [612.4, 401.6], "seconds": 750.2}
+    metrics.models["gru"] = ModelResult(**{**vars(metrics.models["gru"]), "pretraining": pretrained})
+    report = report_markdown(metrics)
+    section = report.split("Language-model pre-training")[1]
+    assert "- gru: 2 epochs in 750 s; perplexity 612, 402" in section and "- lstm:" not in section
+    assert RunMetrics.from_dict(json.loads(json.dumps(metrics.to_dict()))) == metrics
+
+
 def test_report_gives_mean_and_std_over_seeds():
     from sentiment.evaluate import report_markdown
 
