@@ -238,6 +238,20 @@ def main(argv=None) -> int:
         models={},
     )
 
+    train_targets = train.labels
+    if args.distill:  # one teacher for every cell and seed: it reads only the training reviews
+        from sentiment.distill import out_of_fold_nbsvm, soft_targets
+
+        print("\n== NBSVM teacher: out-of-fold P(positive) of each training review", flush=True)
+        teacher = out_of_fold_nbsvm(train.texts, train.labels, seed=args.seed)
+        train_targets = soft_targets(train.labels, teacher.probs, args.distill)
+        summary.teacher = {**asdict(teacher), "weight": args.distill}
+        del summary.teacher["probs"]
+        print(
+            f"Teacher: {teacher.folds} folds, C = {teacher.C}, out-of-fold accuracy {teacher.accuracy:.4f} "
+            f"({teacher.seconds:.0f} s); targets {1 - args.distill:.2f} label + {args.distill:.2f} teacher"
+        )
+
     histories, ids, test_probs = {}, None, {}
     test_lengths = imdb.token_counts(test.texts, vectorizer)  # before the model's length limit
     for cell in args.cells:
@@ -254,7 +268,7 @@ def main(argv=None) -> int:
                     part: imdb.token_ids(s.texts, to_ids)
                     for part, s in (("train", train), ("val", val), ("test", test))
                 }
-            train_ds = imdb.batches(ids["train"], train.labels, args.batch_size, shuffle=True, seed=seed)
+            train_ds = imdb.batches(ids["train"], train_targets, args.batch_size, shuffle=True, seed=seed)
             val_ds = imdb.batches(ids["val"], val.labels, 256, shuffle=False)
             print(f"\n== {name.upper()}: {model.count_params():,} parameters")
             try:

@@ -93,6 +93,23 @@ def nb_ratio(x, labels: np.ndarray, alpha: float = NB_ALPHA) -> np.ndarray:
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
+def nbsvm_features(fit_texts, fit_labels, *other_texts):
+    """NBSVM's features: binarised word 1-3 gram counts (vocabulary and NB ratio
+    from ``fit_texts`` alone) times their NB log-count ratio.
+
+    Returns:
+        The scaled sparse features of ``fit_texts``, then of each of ``other_texts``.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(
+        ngram_range=(1, 3), min_df=2, binary=True, token_pattern=_TOKEN, preprocessor=lambda t: _clean(t).lower()
+    )
+    x_fit = vectorizer.fit_transform(fit_texts)
+    r = nb_ratio(x_fit, fit_labels)
+    return tuple(x.multiply(r).tocsr() for x in (x_fit, *(vectorizer.transform(t) for t in other_texts)))
+
+
 def nbsvm_baseline(
     train_texts, train_labels, val_texts, val_labels, test_texts, test_labels, seed: int, test_lengths=None
 ) -> tuple[BaselineResult, np.ndarray]:
@@ -101,22 +118,11 @@ def nbsvm_baseline(
     Returns:
         Its figures, and its P(positive) for each test review.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
-
     start = time.perf_counter()
-    vectorizer = CountVectorizer(
-        ngram_range=(1, 3), min_df=2, binary=True, token_pattern=_TOKEN, preprocessor=lambda t: _clean(t).lower()
-    )
-    x_train = vectorizer.fit_transform(train_texts)
-    r = nb_ratio(x_train, train_labels)
-
-    def scaled(x):
-        return x.multiply(r).tocsr()
-
-    x_val, x_test = scaled(vectorizer.transform(val_texts)), scaled(vectorizer.transform(test_texts))
+    x_train, x_val, x_test = nbsvm_features(train_texts, train_labels, val_texts, test_texts)
     return _result(
         "NBSVM: NB-scaled word 1-3 grams + logistic regression",
-        _fit_logistic(scaled(x_train), train_labels, x_val, val_labels, NBSVM_C, seed),
+        _fit_logistic(x_train, train_labels, x_val, val_labels, NBSVM_C, seed),
         x_test,
         test_labels,
         test_lengths,

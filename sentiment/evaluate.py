@@ -224,6 +224,7 @@ def report_markdown(summary: RunMetrics) -> str:
         lines.append(f"- {display_name(key)}: {b.test.confusion_matrix}")
     lines += by_length_markdown(summary)
     lines += pretraining_markdown(summary)
+    lines += teacher_markdown(summary)
     lines += ["", "Model configuration:", "", "```", *(f"{k}: {v}" for k, v in summary.options.items()), "```", ""]
     return "\n".join(lines)
 
@@ -364,6 +365,20 @@ def pretraining_markdown(summary: RunMetrics) -> list[str]:
         perplexity = ", ".join(f"{v:,.0f}" for v in p["val_perplexity"]) or "not measured"
         lines.append(f"- {name}: {len(p['loss'])} epochs in {p['seconds']:.0f} s; perplexity {perplexity}")
     return lines
+
+
+def teacher_markdown(summary: RunMetrics) -> list[str]:
+    """The NBSVM teacher of a --distill run: how its targets were made."""
+    t = summary.teacher
+    if not t:
+        return []
+    return [
+        "",
+        f"Distilled from NBSVM (`--distill {t['weight']}`, `sentiment/distill.py`): each training review's target "
+        f"is {1 - t['weight']:.2f} × its label + {t['weight']:.2f} × the P(positive) of an NBSVM that did not see "
+        f"it ({t['folds']} folds of the training reviews, C = {t['C']}; out-of-fold accuracy "
+        f"{100 * t['accuracy']:.2f}%, {t['seconds']:.0f} s). Validation and test reviews are not used.",
+    ]
 
 
 CHOICES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "model_choices.md")

@@ -47,6 +47,11 @@ class FitConfig:
         "first train the word vectors and first recurrent layer as language models on the training texts "
         "for N epochs (sentiment.pretrain; 0: off)",
     )
+    distill: float = option(
+        0.0,
+        "knowledge distillation: share X in [0, 0.5) of each training target taken from an NBSVM teacher's "
+        "out-of-fold P(positive) (sentiment.distill; 0: the labels alone)",
+    )
 
     def validate(self) -> "FitConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
@@ -62,6 +67,8 @@ class FitConfig:
         for name in ("adversarial", "virtual_adversarial", "pretrain_epochs"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, "must be >= 0", getattr(self, name))
+        if not 0 <= self.distill < 0.5:  # the label keeps the majority (sentiment.distill.MAX_WEIGHT)
+            raise ConfigError("distill", "must be in [0, 0.5)", self.distill)
         return self
 
 
@@ -209,8 +216,8 @@ class Trainer(keras.Model):
                 metric.update_state(extra[metric] * losses)
             elif metric.name == "loss":
                 metric.update_state(loss * losses)
-            else:
-                metric.update_state(y, y_pred)
+            else:  # a soft target (--distill) rounds to its label
+                metric.update_state(tf.round(y), y_pred)
         return self._logs({m.name: m.result() for m in self.metrics})
 
 

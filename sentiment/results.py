@@ -135,6 +135,8 @@ class RunMetrics:
     baselines: dict[str, BaselineResult] = field(default_factory=dict)  # by name: tfidf, nbsvm
     ensembles: dict[str, EnsembleResult] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)  # paired tests on the test set
+    # --distill: the NBSVM teacher's out-of-fold figures (C, accuracy, folds, seconds) and its weight
+    teacher: dict[str, Any] | None = None
 
     def runs_of(self, cell: str) -> list[ModelResult]:
         """Every training run of ``cell`` (one, unless trained with --seeds)."""
