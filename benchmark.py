@@ -16,6 +16,8 @@ Measures, in one run on this machine and the same real IMDB batches:
   GPU, Keras's LSTM and GRU run NVIDIA's fused cuDNN kernels and ours cannot
   (our cells are a Python step in Keras's time loop, a tf.while_loop): the
   ratio there is what that costs.
+- training steps with the adversarial step train.py uses, its cheaper form
+  (``--adversarial-every 2``) and none, side by side: what it costs.
 Writes benchmark.json and benchmark.md to --out (default benchmarks/).
 ``--sections devices`` measures the devices section alone and adds it to the
 figures already in --out (each section records its own command and machine).
@@ -142,7 +144,69 @@ def recurrent_gflops(cell: str, units: int, features: int, batch: int, steps: in
     return out
 
 
-SECTIONS = ("layers", "devices")
+SECTIONS = ("layers", "devices", "adversarial")
+
+
+def adversarial_section(config: ModelConfig, vocab: list[str], cells, train, repeats: int) -> dict:
+    """Training steps with the adversarial step train.py uses (`WordAdversarial`),
+    its cheaper form (``--adversarial-every 2``) and none, side by side: the same
+    batches, passes interleaved so that a drift of the machine's speed hits
+    every variant alike. Median reviews/s and the ratio to no adversarial step."""
+    from sentiment.cells import CELLS
+    from sentiment.fitting import Trainer, WordAdversarial
+
+    out = {"repeats": repeats, "cells": {}}
+    for cell in cells:
+        config.cell = cell
+        epsilon = CELLS[cell].default_adversarial
+        steps = {
+            "none (--adversarial 0)": lambda c: Trainer(c),
+            f"every review (--adversarial {epsilon:g}, the default)": lambda c, e=epsilon: WordAdversarial(c, e),
+            "every 2nd review (--adversarial-every 2)": lambda c, e=epsilon: WordAdversarial(c, e, every=2),
+        }
+        first = build_model(config, vocab)
+        ids = imdb.token_ids(train.texts, text_to_ids(first))
+        batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
+        trainers = {}
+        for name, make in steps.items():
+            trainer = make(classifier_of(build_model(config, vocab)))
+            trainer.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="binary_crossentropy")
+            for x, y in batches[:3]:  # trace
+                trainer.train_on_batch(x, y)
+            trainers[name] = trainer
+        times = {name: [] for name in steps}
+        for _ in range(repeats):
+            for name, trainer in trainers.items():
+                start = time.perf_counter()
+                for x, y in batches:
+                    trainer.train_on_batch(x, y)
+                times[name].append(time.perf_counter() - start)
+        reviews = sum(len(y) for _, y in batches)
+        rows = {name: {"reviews_per_s": reviews / statistics.median(t), "seconds": t} for name, t in times.items()}
+        plain = rows["none (--adversarial 0)"]["reviews_per_s"]
+        for row in rows.values():
+            row["vs_none"] = row["reviews_per_s"] / plain
+        out["cells"][cell] = rows
+        print(f"{cell}: adversarial: {json.dumps({n: round(r['reviews_per_s']) for n, r in rows.items()})}", flush=True)
+    return out
+
+
+def adversarial_markdown(a: dict) -> list[str]:
+    lines = [
+        "",
+        "## The adversarial step's cost",
+        "",
+        f"Training steps (`train_on_batch`) on the same batches, {a['repeats']} passes per variant, interleaved; "
+        "median reviews/s:",
+        "",
+        "| cell | adversarial step | reviews/s | vs none |",
+        "|---|---|---|---|",
+    ]
+    for cell, rows in a["cells"].items():
+        for name, row in rows.items():
+            lines.append(f"| {cell.upper()} | {name} | {row['reviews_per_s']:.0f} | **{row['vs_none']:.2f}x** |")
+    return lines
+
 
 # The devices section: reviews cut to their first DEVICE_LENGTH tokens and
 # padded to it, so that every batch has one shape and XLA compiles once.
@@ -273,8 +337,9 @@ def main(argv=None) -> int:
         default=list(SECTIONS),
         choices=list(SECTIONS),
         help="layers: ours vs Keras's on the default device (throughput, model.fit, latency, GFLOP/s); devices: "
-        "ours vs Keras's on every device, float32, XLA and mixed precision. A section left out keeps the "
-        "figures already in --out",
+        "ours vs Keras's on every device, float32, XLA and mixed precision; adversarial: training steps with "
+        "and without the adversarial step and its cheaper form. A section left out keeps the figures already "
+        "in --out",
     )
     p.add_argument("--one-device", action="store_true", help=argparse.SUPPRESS)  # a devices-section child
     args = p.parse_args(argv)
@@ -374,6 +439,8 @@ def main(argv=None) -> int:
         results["recurrent_layer"][cell] = recurrent_gflops(
             cell, config.units, config.embedding_dim, 64, 128 if quick else 256, 3 if quick else 10
         )
+    if "adversarial" in args.sections:
+        results["adversarial"] = adversarial_section(config, vocab, args.cells, train, 2 if quick else 5)
     if "layers" in args.sections:
         results["matmul_gflops"] = matmul_gflops(1024 if quick else 2048)
         print(f"matmul: {results['matmul_gflops']:.1f} GFLOP/s")
@@ -443,6 +510,8 @@ def markdown(r: dict) -> str:
         )
     if "devices" in r:
         lines += devices_markdown(r["devices"])
+    if "adversarial" in r:
+        lines += adversarial_markdown(r["adversarial"])
     return "\n".join(lines) + "\n"
 
 

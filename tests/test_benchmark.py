@@ -1,4 +1,4 @@
-"""The benchmark's quick mode runs end to end on real reviews (a smoke test: no thresholds), both sections."""
+"""The benchmark's quick mode runs end to end on real reviews (a smoke test: no thresholds), every section."""
 
 import json
 import os
@@ -54,3 +54,9 @@ def test_quick_benchmark_writes_its_figures(tmp_path):
                 assert set(by_layer) == {f"keras.layers.{cell.upper()}", "ours, Recurrent (the product)"}
                 assert all(r["reviews_per_s"] > 0 for r in by_layer.values()), by_layer
     assert "On each device: float32, XLA, mixed precision" in (tmp_path / "benchmark.md").read_text()
+    # The adversarial step: none, the default and every second review, each with its ratio to none.
+    for cell in ("lstm", "gru"):
+        rows = figures["adversarial"]["cells"][cell]
+        assert len(rows) == 3 and rows["none (--adversarial 0)"]["vs_none"] == 1
+        assert all(r["reviews_per_s"] > 0 and len(r["seconds"]) == 2 for r in rows.values())
+    assert "The adversarial step's cost" in (tmp_path / "benchmark.md").read_text()

@@ -274,6 +274,37 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
         WordAdversarial(classifier_of(model), epsilon=0)
 
 
+def test_a_cheaper_adversarial_step_trains_on_every_kth_review(tiny_vocab):
+    """``every=2``: the clean pass on the whole batch (which finds the
+    direction), the adversarial pass on reviews 0, 2, 4, ... moved that way."""
+    import keras
+    import numpy as np
+
+    from sentiment.fitting import WordAdversarial
+    from sentiment.model import classifier_of
+
+    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    cheap = WordAdversarial(classifier_of(model), epsilon=0.05, every=2)
+    cheap.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    _, loss, total, extra = cheap._gradients(ids, labels)
+    _, clean_loss, clean = cheap._loss_and_gradients(ids, labels)  # no dropout: the same pass again
+    step = 0.05 * cheap._direction(clean)
+    odd_ids, odd_labels = ids[::2], labels[::2]
+    adv_loss, adv = cheap._moved(step, lambda: cheap.compute_loss(y=odd_labels, y_pred=cheap(odd_ids, training=True)))
+    assert float(loss) == pytest.approx(float(clean_loss)) and float(extra[cheap.adversarial_loss]) == pytest.approx(
+        float(adv_loss)
+    )
+    for got, a, b in zip(total, clean, adv):
+        np.testing.assert_allclose(got, np.asarray(a) + np.asarray(b), atol=1e-6)
+    # And it is not the full step: that one reads every review in the adversarial pass.
+    full = WordAdversarial(classifier_of(model), epsilon=0.05)
+    full.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    assert float(full._gradients(ids, labels)[3][full.adversarial_loss]) != pytest.approx(float(adv_loss))
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match=f"whole number >= 1. Received: every={bad}"):
+            WordAdversarial(classifier_of(model), epsilon=0.05, every=bad)
+
+
 @pytest.mark.slow
 def test_virtual_adversarial_step_finds_the_sensitive_direction_and_is_undone(tiny_vocab):
     import keras
@@ -346,8 +377,8 @@ def test_fit_with_both_adversarial_losses_logs_each(tiny_vocab, tmp_path):
 
 @pytest.mark.slow
 def test_bad_ema_and_adversarial_flags_are_refused():
-    bad = ("--adversarial", "--virtual-adversarial", "--pretrain-epochs")
-    for flags in (["--ema", "1"], ["--ema", "-0.1"], *([flag, "-1"] for flag in bad)):
+    bad = ("--adversarial", "--virtual-adversarial", "--pretrain-epochs", "--adversarial-every")
+    for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial-every", "0"], *([flag, "-1"] for flag in bad)):
         result = run_train("--limit", "40", *flags)
         assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
 
