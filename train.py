@@ -245,8 +245,7 @@ def main(argv=None) -> int:
         print("\n== NBSVM teacher: out-of-fold P(positive) of each training review", flush=True)
         teacher = out_of_fold_nbsvm(train.texts, train.labels, seed=args.seed)
         train_targets = soft_targets(train.labels, teacher.probs, args.distill)
-        summary.teacher = {**asdict(teacher), "weight": args.distill}
-        del summary.teacher["probs"]
+        summary.teacher = {**teacher.figures(), "weight": args.distill}
         print(
             f"Teacher: {teacher.folds} folds, C = {teacher.C}, out-of-fold accuracy {teacher.accuracy:.4f} "
             f"({teacher.seconds:.0f} s); targets {1 - args.distill:.2f} label + {args.distill:.2f} teacher"

@@ -38,13 +38,18 @@ def _clean(text: str) -> str:
     return _BR.sub(" ", text)
 
 
-def _fit_logistic(x_train, y_train, x_val, y_val, grid, seed: int):
-    """The logistic regression of ``grid``'s C with the best validation accuracy: (val_acc, C, model)."""
+def logistic_regression(c: float, seed: int):
+    """The (unfitted) logistic regression every bag-of-n-grams model here uses, of strength ``c``."""
     from sklearn.linear_model import LogisticRegression
 
+    return LogisticRegression(C=c, max_iter=2000, random_state=seed)
+
+
+def _fit_logistic(x_train, y_train, x_val, y_val, grid, seed: int):
+    """The logistic regression of ``grid``'s C with the best validation accuracy: (val_acc, C, model)."""
     best = None
     for c in grid:
-        clf = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x_train, y_train)
+        clf = logistic_regression(c, seed).fit(x_train, y_train)
         val_acc = float(np.mean(clf.predict(x_val) == np.asarray(y_val)))
         if best is None or val_acc > best[0]:
             best = (val_acc, c, clf)

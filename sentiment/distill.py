@@ -21,11 +21,11 @@ is still trained on the labeled training set alone.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sentiment.baselines import NBSVM_C, nbsvm_features
+from sentiment.baselines import NBSVM_C, logistic_regression, nbsvm_features
 
 FOLDS = 5
 MAX_WEIGHT = 0.5  # below it the label keeps the majority: round(target) is the label
@@ -41,6 +41,10 @@ class Teacher:
     folds: int
     seconds: float
 
+    def figures(self) -> dict:
+        """What metrics.json keeps of it: everything but the probabilities."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "probs"}
+
 
 def out_of_fold_nbsvm(texts: list[str], labels: np.ndarray, folds: int = FOLDS, seed: int = 1337) -> Teacher:
     """NBSVM's P(positive) for each training review, each from the folds that leave it out.
@@ -54,16 +58,16 @@ def out_of_fold_nbsvm(texts: list[str], labels: np.ndarray, folds: int = FOLDS, 
     Returns:
         A `Teacher`; C is the one of ``NBSVM_C`` with the best out-of-fold accuracy.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     labels = np.asarray(labels).astype(int)
     if folds < 2:
         raise ValueError(f"out_of_fold_nbsvm: needs at least 2 folds, got folds={folds}")
-    if np.bincount(labels, minlength=2).min() < folds:
+    per_class = np.bincount(labels, minlength=2)
+    if per_class.min() < folds:
         raise ValueError(
             f"out_of_fold_nbsvm: each class needs at least {folds} reviews for {folds} folds "
-            f"(got {np.bincount(labels, minlength=2).tolist()} negative/positive)"
+            f"(got {per_class.tolist()} negative/positive)"
         )
     start = time.perf_counter()
     probs = {c: np.zeros(len(labels)) for c in NBSVM_C}
@@ -71,7 +75,7 @@ def out_of_fold_nbsvm(texts: list[str], labels: np.ndarray, folds: int = FOLDS, 
     for fit_rows, score_rows in splitter.split(np.zeros(len(labels)), labels):
         x_fit, x_score = nbsvm_features([texts[i] for i in fit_rows], labels[fit_rows], [texts[i] for i in score_rows])
         for c in NBSVM_C:
-            clf = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x_fit, labels[fit_rows])
+            clf = logistic_regression(c, seed).fit(x_fit, labels[fit_rows])
             probs[c][score_rows] = clf.predict_proba(x_score)[:, 1]
     accuracy = {c: float(np.mean((p > 0.5) == labels)) for c, p in probs.items()}
     best = max(NBSVM_C, key=lambda c: accuracy[c])

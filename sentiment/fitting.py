@@ -20,7 +20,6 @@ import tensorflow as tf
 from sentiment.config import ConfigError, option
 from sentiment.files import save_model
 from sentiment.model import EMBEDDING, classifier_of
-from sentiment.pretrain import pretrain, texts_only
 
 
 class TrainingError(RuntimeError):
@@ -311,7 +310,7 @@ class WordAdversarial(Trainer):
         extra = {}
         if self.epsilon:
             step = self.epsilon * self._direction(total)
-            xa, ya = (x, y) if self.every == 1 else (x[:: self.every], y[:: self.every])
+            xa, ya = x[:: self.every], y[:: self.every]  # every=1: the whole batch
             adv_loss, adv_grads = self._moved(
                 step, lambda: self.compute_loss(x=xa, y=ya, y_pred=self(xa, training=True))
             )
@@ -479,6 +478,17 @@ class SaveBest(keras.callbacks.Callback):
 JIT_LENGTH_MULTIPLE = 64
 
 
+def batches_in(ds) -> int:
+    """How many batches ``ds`` yields (counted when its cardinality is unknown)."""
+    steps = int(ds.cardinality())
+    return steps if steps >= 0 else sum(1 for _ in ds)
+
+
+def cosine_schedule(learning_rate: float, steps: int):
+    """``learning_rate`` decayed along a cosine to 5% of it over ``steps`` steps."""
+    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps), alpha=0.05)
+
+
 def _for_devices(ds, jit: bool, replicas: int):
     """``ds`` as the training step wants it: under several workers, sharded by
     element (each global batch split among the replicas; our datasets are
@@ -525,12 +535,8 @@ def fit(
         )
     else:
         trainee = Trainer(classifier)
-    steps = int(train_ds.cardinality())
-    if steps < 0:  # unknown: count the batches
-        steps = sum(1 for _ in train_ds)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        cfg.learning_rate, decay_steps=max(1, steps * cfg.epochs), alpha=0.05
-    )
+    steps = batches_in(train_ds)
+    schedule = cosine_schedule(cfg.learning_rate, steps * cfg.epochs)
     replicas = trainee.distribute_strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
         raise TrainingError(
@@ -542,6 +548,8 @@ def fit(
     if cfg.pretrain_epochs and not (resume and os.path.isdir(backup)):  # a backup holds the pre-trained weights
         if replicas > 1:
             raise TrainingError(f"{name}: --pretrain-epochs runs on one device; train without --distribute.")
+        from sentiment.pretrain import pretrain, texts_only  # only for --pretrain-epochs
+
         print(f"Pre-training {name}'s word vectors and first recurrent layer as language models")
         pretraining = pretrain(
             classifier, texts_only(train_ds), texts_only(val_ds), cfg.pretrain_epochs, cfg.learning_rate,

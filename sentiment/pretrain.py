@@ -23,6 +23,7 @@ import time
 import keras
 import tensorflow as tf
 
+from sentiment.fitting import batches_in, cosine_schedule
 from sentiment.model import EMBEDDING
 from sentiment.recurrent import Recurrent
 
@@ -160,10 +161,7 @@ def pretrain(
         raise ValueError(f"`epochs` must be at least 1. Received: epochs={epochs}")
     keras.utils.set_random_seed(seed)
     lm = LanguageModel(classifier, seed=seed, name="language_model")
-    steps = int(train_ids.cardinality())
-    if steps < 0:
-        steps = sum(1 for _ in train_ids)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps * epochs), alpha=0.05)
+    schedule = cosine_schedule(learning_rate, batches_in(train_ids) * epochs)
     lm.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=clipnorm or None))
     start = time.perf_counter()
     history = lm.fit(

@@ -75,6 +75,22 @@ def predict(model, texts):
     return model.predict(tf.constant(list(texts)), verbose=0)[:, 0]
 
 
+def tiny_ids_and_labels(vocab):
+    """A tiny model with no dropout (two passes over a batch differ only by
+    what a test changes), TINY_REVIEWS as its token ids, and their labels."""
+    import numpy as np
+    import tensorflow as tf
+
+    from sentiment.model import ModelConfig, build_model, text_to_ids
+
+    model = build_model(
+        ModelConfig(units=3, embedding_dim=4, vocab_size=200, token_dropout=0, embedding_dropout=0, head_dropout=0),
+        vocab,
+    )
+    ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
+    return model, ids, np.array([y for _, y in TINY_REVIEWS], "float32")
+
+
 @pytest.fixture(scope="session")
 def tiny_vocab():
     from sentiment.model import make_vectorizer

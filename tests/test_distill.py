@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import TINY_REVIEWS, TINY_SIZE, run_train, write_aclimdb
+from conftest import TINY_SIZE, run_train, tiny_ids_and_labels, write_aclimdb
 from sentiment.distill import out_of_fold_nbsvm, soft_targets
 
 
@@ -34,13 +34,11 @@ def test_teacher_learns_what_can_be_learned():
 def test_teacher_never_scores_a_review_it_was_fitted_on():
     """Labels that are noise: fitted on them, NBSVM memorises the labels of the
     reviews it saw; out of fold it can only guess."""
-    from sklearn.linear_model import LogisticRegression
-
-    from sentiment.baselines import nbsvm_features
+    from sentiment.baselines import logistic_regression, nbsvm_features
 
     texts, labels = _corpus(400, seed=1, learnable=False)
     (x,) = nbsvm_features(texts, labels)
-    seen = LogisticRegression(C=1.0, max_iter=2000).fit(x, labels).predict(x)
+    seen = logistic_regression(1.0, seed=1).fit(x, labels).predict(x)
     assert np.mean(seen == labels) > 0.9  # what leaking the review into its own teacher would give
     teacher = out_of_fold_nbsvm(texts, labels, folds=4, seed=1)
     assert 0.35 < teacher.accuracy < 0.65
@@ -78,14 +76,9 @@ def test_training_accuracy_reads_the_label_under_soft_targets(tiny_vocab, tmp_pa
     import tensorflow as tf
 
     from sentiment.fitting import Trainer
-    from sentiment.model import ModelConfig, build_model, classifier_of, text_to_ids
+    from sentiment.model import classifier_of
 
-    model = build_model(
-        ModelConfig(units=3, embedding_dim=4, vocab_size=200, token_dropout=0, embedding_dropout=0, head_dropout=0),
-        tiny_vocab,
-    )
-    ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
-    labels = np.array([y for _, y in TINY_REVIEWS], "float32")
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     accuracies = []
     for targets in (labels, soft_targets(labels, 1 - labels, 0.45)):  # the worst teacher there is
         trainee = Trainer(classifier_of(model))

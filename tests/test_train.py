@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import TINY_SIZE, predict, real_archive, run_train, write_aclimdb
+from conftest import TINY_SIZE, predict, real_archive, run_train, tiny_ids_and_labels, write_aclimdb
 from sentiment.results import load_run_metrics
 
 
@@ -237,21 +237,6 @@ def test_validation_errors_name_the_field():
     assert err.value.field == "batch_size" and err.value.for_option().startswith("--batch-size must be at least 1")
 
 
-def _tiny_ids_and_labels(vocab):
-    import numpy as np
-    import tensorflow as tf
-
-    from conftest import TINY_REVIEWS
-    from sentiment.model import ModelConfig, build_model, text_to_ids
-
-    model = build_model(
-        ModelConfig(units=3, embedding_dim=4, vocab_size=200, token_dropout=0, embedding_dropout=0, head_dropout=0),
-        vocab,
-    )
-    ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
-    return model, ids, np.array([y for _, y in TINY_REVIEWS], "float32")
-
-
 @pytest.mark.slow
 def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import keras
@@ -260,7 +245,7 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     from sentiment.fitting import WordAdversarial
     from sentiment.model import classifier_of
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
     trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["accuracy"])
     before = [w.copy() for w in model.get_weights()]
@@ -283,7 +268,7 @@ def test_a_cheaper_adversarial_step_trains_on_every_kth_review(tiny_vocab):
     from sentiment.fitting import WordAdversarial
     from sentiment.model import classifier_of
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     cheap = WordAdversarial(classifier_of(model), epsilon=0.05, every=2)
     cheap.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
     _, loss, total, extra = cheap._gradients(ids, labels)
@@ -313,7 +298,7 @@ def test_virtual_adversarial_step_finds_the_sensitive_direction_and_is_undone(ti
     from sentiment.fitting import WordAdversarial
     from sentiment.model import EMBEDDING, classifier_of
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     classifier = classifier_of(model)
     trainer = WordAdversarial(classifier, epsilon=0, virtual=0.5)
     trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["accuracy"])
@@ -345,7 +330,7 @@ def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path
     from sentiment.fitting import FitConfig, fit
     from sentiment.model import classifier_of
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
     result = fit(model, ds, ds, FitConfig(epochs=3, ema=0.9, adversarial=0.05), str(tmp_path), "lstm", resume=False)
     history = result["history"]
@@ -366,7 +351,7 @@ def test_fit_with_both_adversarial_losses_logs_each(tiny_vocab, tmp_path):
 
     from sentiment.fitting import FitConfig, fit
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
     cfg = FitConfig(epochs=2, adversarial=0.05, virtual_adversarial=0.05)
     history = fit(model, ds, ds, cfg, str(tmp_path), "gru", resume=False)["history"]
@@ -391,7 +376,7 @@ def test_predictions_come_back_in_the_callers_order(tiny_vocab):
     from sentiment.evaluate import predict_token_ids
     from sentiment.model import classifier_of, text_to_ids
 
-    model, _, _ = _tiny_ids_and_labels(tiny_vocab)
+    model, _, _ = tiny_ids_and_labels(tiny_vocab)
     ids = imdb.token_ids([t for t, _ in TINY_REVIEWS], text_to_ids(model))
     ids = ids[::-1] + [np.zeros(0, "int64")]  # lengths out of order, and an empty review
     assert sorted(map(len, ids)) != list(map(len, ids))
@@ -410,7 +395,7 @@ def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clip
 
     from sentiment.fitting import FitConfig, fit
 
-    model, ids, labels = _tiny_ids_and_labels(tiny_vocab)
+    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
     cfg = FitConfig(epochs=2, clipnorm=clipnorm, adversarial=adversarial)
     history = fit(model, ds, ds, cfg, str(tmp_path), "lstm", resume=False)["history"]
