@@ -5,7 +5,7 @@
 
 Measures, in one run on this machine and the same real IMDB batches:
 - training throughput (reviews/s, tokens/s) of the same sentiment model built
-  with our cells (`sentiment.recurrent.Recurrent`) and with `keras.layers.LSTM`
+  with our cells (`sentiment.network.recurrent.Recurrent`) and with `keras.layers.LSTM`
   / `keras.layers.GRU`, and the ratio;
 - inference latency for one review, with and without the per-token traces;
 - the GFLOP/s the recurrent layer achieves (forward + backward) beside a large
@@ -16,8 +16,8 @@ Measures, in one run on this machine and the same real IMDB batches:
   GPU, Keras's LSTM and GRU run NVIDIA's fused cuDNN kernels and ours cannot
   (our cells are a Python step in Keras's time loop, a tf.while_loop): the
   ratio there is what that costs.
-- training steps with the adversarial step train.py uses, its cheaper form
-  (``--adversarial-every 2``) and none, side by side: what it costs.
+- training steps with the adversarial step train.py uses and without it,
+  side by side: what it costs.
 Writes benchmark.json and benchmark.md to --out (default benchmarks/).
 ``--sections devices`` measures the devices section alone and adds it to the
 figures already in --out (each section records its own command and machine).
@@ -39,10 +39,14 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sentiment import data as imdb  # noqa: E402
-from sentiment.cells import CELLS, make_cell  # noqa: E402
-from sentiment.files import write_json, write_text  # noqa: E402
-from sentiment.model import (  # noqa: E402
+from sentiment.analysis.traces import trace  # noqa: E402
+from sentiment.core.files import write_json, write_text  # noqa: E402
+from sentiment.data.batches import batches as make_batches  # noqa: E402
+from sentiment.data.batches import token_ids  # noqa: E402
+from sentiment.data.imdb import load_reviews  # noqa: E402
+from sentiment.data.splits import DataError, limit  # noqa: E402
+from sentiment.network.cells import CELLS, make_cell  # noqa: E402
+from sentiment.network.model import (  # noqa: E402
     ModelConfig,
     build_classifier,
     build_model,
@@ -50,8 +54,8 @@ from sentiment.model import (  # noqa: E402
     make_vectorizer,
     text_to_ids,
 )
-from sentiment.recurrent import Recurrent  # noqa: E402
-from sentiment.traces import trace  # noqa: E402
+from sentiment.network.recurrent import Recurrent  # noqa: E402
+from sentiment.training.trainer import Trainer, WordAdversarial  # noqa: E402
 
 
 def variant_classifier(config: ModelConfig, vocab_size: int, make_rnn) -> keras.Model:
@@ -148,25 +152,21 @@ SECTIONS = ("layers", "devices", "adversarial")
 
 
 def adversarial_section(config: ModelConfig, vocab: list[str], cells, train, repeats: int) -> dict:
-    """Training steps with the adversarial step train.py uses (`WordAdversarial`),
-    its cheaper form (``--adversarial-every 2``) and none, side by side: the same
-    batches, passes interleaved so that a drift of the machine's speed hits
-    every variant alike. Median reviews/s and the ratio to no adversarial step."""
-    from sentiment.cells import CELLS
-    from sentiment.fitting import Trainer, WordAdversarial
-
+    """Training steps with the adversarial step train.py uses (`WordAdversarial`)
+    and without it, side by side: the same batches, passes interleaved so that
+    a drift of the machine's speed hits both alike. Median reviews/s and the
+    ratio to no adversarial step."""
     out = {"repeats": repeats, "cells": {}}
     for cell in cells:
         config.cell = cell
         epsilon = CELLS[cell].default_adversarial
         steps = {
             "none (--adversarial 0)": lambda c: Trainer(c),
-            f"every review (--adversarial {epsilon:g}, the default)": lambda c, e=epsilon: WordAdversarial(c, e),
-            "every 2nd review (--adversarial-every 2)": lambda c, e=epsilon: WordAdversarial(c, e, every=2),
+            f"--adversarial {epsilon:g} (the default)": lambda c, e=epsilon: WordAdversarial(c, e),
         }
         first = build_model(config, vocab)
-        ids = imdb.token_ids(train.texts, text_to_ids(first))
-        batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
+        ids = token_ids(train.texts, text_to_ids(first))
+        batches = list(make_batches(ids, train.labels, 64, shuffle=True, seed=0))
         trainers = {}
         for name, make in steps.items():
             trainer = make(classifier_of(build_model(config, vocab)))
@@ -338,7 +338,7 @@ def main(argv=None) -> int:
         choices=list(SECTIONS),
         help="layers: ours vs Keras's on the default device (throughput, model.fit, latency, GFLOP/s); devices: "
         "ours vs Keras's on every device, float32, XLA and mixed precision; adversarial: training steps with "
-        "and without the adversarial step and its cheaper form. A section left out keeps the figures already "
+        "with and without the adversarial step. A section left out keeps the figures already "
         "in --out",
     )
     p.add_argument("--one-device", action="store_true", help=argparse.SUPPRESS)  # a devices-section child
@@ -352,8 +352,8 @@ def main(argv=None) -> int:
         # compiling the training step with XLA, for every variant alike.
         tf.config.experimental.enable_op_determinism()
     try:
-        train = imdb.limit(imdb.load_imdb(args.data).train, n_reviews, seed=0)
-    except imdb.DataError as err:
+        train = limit(load_reviews(args.data).train, n_reviews, seed=0)
+    except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     config = ModelConfig(vocab_size=20000)
@@ -376,7 +376,7 @@ def main(argv=None) -> int:
         "recurrent_layer": {},
     }
     if args.one_device:
-        ids = imdb.token_ids(train.texts, text_to_ids(build_model(config, vocab)))
+        ids = token_ids(train.texts, text_to_ids(build_model(config, vocab)))
         rows = device_rows(config, len(vocab), args.cells, ids, train.labels, quick, args.xla)
         write_json(os.path.join(args.out, "one_device.json"), rows)
         return 0
@@ -391,8 +391,8 @@ def main(argv=None) -> int:
     for cell in args.cells if "layers" in args.sections else []:
         config.cell = cell
         ours = build_model(config, vocab)
-        ids = imdb.token_ids(train.texts, text_to_ids(ours))
-        batches = list(imdb.batches(ids, train.labels, 64, shuffle=True, seed=0))
+        ids = token_ids(train.texts, text_to_ids(ours))
+        batches = list(make_batches(ids, train.labels, 64, shuffle=True, seed=0))
         rows = {}
         for name, make_rnn in variants(cell, config.units).items():
             model = (
@@ -407,7 +407,7 @@ def main(argv=None) -> int:
             row["vs_keras"] = row["reviews_per_s"] / keras_rate
         results["training"][cell] = rows
 
-        dataset = imdb.batches(ids, train.labels, 64, shuffle=True, seed=0)
+        dataset = make_batches(ids, train.labels, 64, shuffle=True, seed=0)
         builtin_name = f"keras.layers.{cell.upper()}"
         fits = {
             builtin_name: fit_throughput(

@@ -37,7 +37,7 @@ REVIEW = " ".join(["the film was not bad at all and the acting felt honest"] * 1
 def page_load_seconds(models: str, chromium: str, env: dict | None = None) -> float:
     from playwright.sync_api import sync_playwright
 
-    from sentiment.app_server import CHROMIUM_ARGS, serve_app
+    from sentiment.app.server import CHROMIUM_ARGS, serve_app
 
     start = time.perf_counter()
     with serve_app(models, deadline_s=120, env=env) as url, sync_playwright() as p:
@@ -64,9 +64,9 @@ def warm_timings_ms(models: str, repeats: int = 7) -> dict:
     """Median warm times of the explore tab's work for `REVIEW`: before (the
     separate uncompiled functions, per stage) and now (one compiled pass per
     model), interleaved in this process."""
-    from sentiment import explain as ex
-    from sentiment.model import load_model
-    from sentiment.traces import trace_through_keras
+    from sentiment.analysis import explain as ex
+    from sentiment.analysis.traces import trace_through_keras
+    from sentiment.network.model import load_model
 
     loaded = {f[:-6]: load_model(os.path.join(models, f)) for f in sorted(os.listdir(models)) if f.endswith(".keras")}
     stages = {
@@ -135,10 +135,10 @@ def warm_why_gates_ms(lesson: str, repeats: int = 7) -> dict:
     gated ones). Before (through Keras's loop, uncompiled), now one model after
     the other, and now side by side in threads, as the app runs them;
     interleaved."""
-    from sentiment import explain as ex
-    from sentiment.gradients import Reach, gradient_reach, reach_of_ids, retention
-    from sentiment.model import load_model, recurrent_cell_name
-    from sentiment.traces import trace, trace_through_keras
+    from sentiment.analysis import explain as ex
+    from sentiment.analysis.gradients import Reach, gradient_reach, reach_of_ids, retention
+    from sentiment.analysis.traces import trace, trace_through_keras
+    from sentiment.network.model import load_model, recurrent_cell_name
 
     loaded = {f[:-6]: load_model(os.path.join(lesson, f)) for f in sorted(os.listdir(lesson)) if f.endswith(".keras")}
     gated = {name for name, m in loaded.items() if recurrent_cell_name(m) in ("lstm", "gru")}
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     p.add_argument("--page-loads", type=int, default=1, help="first page loads: the median of this many starts")
     p.add_argument("--out", default="benchmarks")
     args = p.parse_args(argv)
-    from sentiment.files import write_json
+    from sentiment.core.files import write_json
 
     load_before = os.getloadavg()
     result = warm_timings_ms(args.models, args.repeats)

@@ -43,6 +43,22 @@ def real_archive() -> str:
     return DATA
 
 
+def committed(name: str) -> str:
+    """The path of a file committed in saved_models/, or a skip saying how to make it."""
+    path = os.path.join(ROOT, "saved_models", name)
+    if not os.path.isfile(path):
+        pytest.skip(f"no committed {path}: `python train.py` writes it")
+    return path
+
+
+@pytest.fixture(scope="session", params=["lstm", "gru"])
+def committed_model(request):
+    """Each committed model, loaded once for the whole run."""
+    from sentiment.network.model import load_model
+
+    return load_model(committed(f"{request.param}.keras"))
+
+
 def write_aclimdb(root, splits=("train", "test"), urls=True, per_class=None):
     """aclImdb/{split}/{pos,neg}/<id>_<rating>.txt (+ urls_*.txt); returns the aclImdb folder."""
     base = os.path.join(root, "aclImdb")
@@ -81,7 +97,7 @@ def tiny_ids_and_labels(vocab):
     import numpy as np
     import tensorflow as tf
 
-    from sentiment.model import ModelConfig, build_model, text_to_ids
+    from sentiment.network.model import ModelConfig, build_model, text_to_ids
 
     model = build_model(
         ModelConfig(units=3, embedding_dim=4, vocab_size=200, token_dropout=0, embedding_dropout=0, head_dropout=0),
@@ -93,7 +109,7 @@ def tiny_ids_and_labels(vocab):
 
 @pytest.fixture(scope="session")
 def tiny_vocab():
-    from sentiment.model import make_vectorizer
+    from sentiment.network.model import make_vectorizer
 
     vectorizer = make_vectorizer(200)
     vectorizer.adapt([t for t, _ in TINY_REVIEWS])
@@ -102,7 +118,7 @@ def tiny_vocab():
 
 @pytest.fixture(scope="session", params=["lstm", "gru", "elman"])
 def tiny_model(request, tiny_vocab):
-    from sentiment.model import ModelConfig, build_model
+    from sentiment.network.model import ModelConfig, build_model
 
     config = ModelConfig(cell=request.param, vocab_size=200, units=6, embedding_dim=5, max_length=12, head=4)
     return build_model(config, tiny_vocab)
@@ -151,7 +167,7 @@ def tiny_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_lesson(tiny_run, tmp_path_factory):
     """Last-state Elman and LSTM models on the tiny data, with their why_gates.json."""
-    from sentiment.gradients import main as analyse
+    from sentiment.cli.why_gates import main as analyse
 
     out, _ = tiny_run
     data = str(out.parent / "data" / "aclImdb")

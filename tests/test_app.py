@@ -119,17 +119,17 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
 
 @pytest.mark.slow
 def test_view_options_recompute_nothing(tiny_run, monkeypatch):
-    import sentiment.explain
+    from sentiment.analysis import explain
 
     out, _ = tiny_run
     calls = []
-    real = sentiment.explain.trace_and_explain  # the explore tab's traces and explanations, one call per model
+    real = explain.trace_and_explain  # the explore tab's traces and explanations, one call per model
 
     def counting(model, text):
         calls.append(text)
         return real(model, text)
 
-    monkeypatch.setattr(sentiment.explain, "trace_and_explain", counting)
+    monkeypatch.setattr(explain, "trace_and_explain", counting)
     at = run_app(out, monkeypatch)
     review = "a film I will not forget, one of a kind"
     at.text_area(key="review").input(review).run()
@@ -159,7 +159,7 @@ def test_a_retrained_model_is_picked_up_without_a_restart(tiny_run, tmp_path, mo
 
 @pytest.mark.slow
 def test_sidebar_explains_each_gate_from_the_cells(tiny_run, monkeypatch):
-    from sentiment.cells import GRUCell, LSTMCell
+    from sentiment.network.cells import GRUCell, LSTMCell
 
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -190,8 +190,8 @@ def test_metrics_from_an_older_train_py_say_so(tiny_run, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monkeypatch):
-    from sentiment.data import load_imdb
-    from sentiment.results import load_run_metrics
+    from sentiment.data.imdb import load_reviews
+    from sentiment.evaluation.results import load_run_metrics
 
     out, _ = tiny_run
     at = run_app(out, monkeypatch)
@@ -216,7 +216,7 @@ def test_compare_tab_lists_disagreements_and_opens_one_in_explore(tiny_run, monk
     review_id = pick.value
     at.button(key=pick.key.replace("pick", "load")).click().run()
     assert_no_exception(at)
-    test = load_imdb(load_run_metrics(out / "metrics.json").options["data"]).test
+    test = load_reviews(load_run_metrics(out / "metrics.json").options["data"]).test
     texts = dict(zip(test.ids, test.texts))
     assert at.session_state["tab"] == "Explore a review"
     assert at.text_area(key="review").value == texts[review_id]
@@ -233,7 +233,7 @@ def test_compare_tab_without_predictions_says_how_to_make_them(tiny_run, tmp_pat
     at.session_state["tab"] = "Compare LSTM vs GRU"
     at.run()
     assert_no_exception(at)
-    assert any("python -m sentiment.evaluate" in i.value for i in at.info)
+    assert any("python -m sentiment evaluate" in i.value for i in at.info)
 
 
 @pytest.mark.slow

@@ -9,11 +9,9 @@ The criteria: a clear review is on the right side of 0.5; negation lowers
 P(positive) (any amount); a synonym moves it by at most SYNONYM_BOUND.
 """
 
-import os
-
 import pytest
 
-from conftest import ROOT, predict
+from conftest import committed, predict
 
 CELLS = ["lstm", "gru"]
 
@@ -59,9 +57,9 @@ SYNONYMS = [
 @pytest.fixture(scope="module", params=CELLS)
 def model_probabilities(request):
     """cell -> {sentence: P(positive)} for every sentence above, from the committed model."""
-    from sentiment.model import load_model
+    from sentiment.network.model import load_model
 
-    path = os.path.join(ROOT, "saved_models", f"{request.param}.keras")
+    path = committed(f"{request.param}.keras")
     texts = [*CLEARLY_POSITIVE, *CLEARLY_NEGATIVE, *(t for pair in NEGATIONS + SYNONYMS for t in pair)]
     return request.param, dict(zip(texts, predict(load_model(path), texts).tolist()))
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from sentiment.app_server import CHROMIUM_ARGS, serve_app
+from sentiment.app.server import CHROMIUM_ARGS, serve_app
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(ROOT, "artifacts")

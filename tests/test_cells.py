@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment.cells import CELLS, ElmanCell, GRUCell, LSTMCell, make_cell
-from sentiment.recurrent import Recurrent
+from sentiment.network.cells import CELLS, ElmanCell, GRUCell, LSTMCell, make_cell
+from sentiment.network.recurrent import Recurrent
 
 UNITS, FEATURES = 5, 3
 
@@ -229,7 +229,7 @@ def test_no_builtin_recurrent_layers_in_the_product():
 
 def test_jordan_cell_matches_a_numpy_loop_of_its_equations(batch):
     """Keras has no Jordan RNN: the reference is h=tanh(W[y,x]+b), y'=tanh(Vh+c) in NumPy."""
-    from sentiment.cells import JordanCell
+    from sentiment.network.cells import JordanCell
 
     x, mask = batch
     layer = Recurrent(JordanCell(UNITS), return_sequences=True, return_state=True)

@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 
 from conftest import make_archive, write_aclimdb
-from sentiment import data as imdb
+from sentiment.data.batches import batches
+from sentiment.data.imdb import load_reviews
+from sentiment.data.splits import DataError, limit, train_val_split
 
 
 def test_reads_folder(tmp_path):
     base = write_aclimdb(tmp_path)
     for source in (base, str(tmp_path)):  # the aclImdb folder or its parent
-        d = imdb.load_imdb(source)
+        d = load_reviews(source)
         assert len(d.train) == len(d.test) == 8
         assert d.train.labels.tolist() == [0] * 4 + [1] * 4
         assert d.train.texts[0] == "Awful. Just awful"  # <br /> cleaned
@@ -23,14 +25,14 @@ def test_reads_folder(tmp_path):
 def test_reads_archive_same_as_folder(tmp_path):
     base = write_aclimdb(tmp_path / "src")
     archive = make_archive(base, str(tmp_path / "aclImdb_v1.tar.gz"))
-    a, b = imdb.load_imdb(archive), imdb.load_imdb(base)
+    a, b = load_reviews(archive), load_reviews(base)
     assert a.train.texts == b.train.texts and a.test.texts == b.test.texts
     np.testing.assert_array_equal(a.train.labels, b.train.labels)
     np.testing.assert_array_equal(a.train.groups, b.train.groups)
 
 
 def test_without_urls_files_there_are_no_groups(tmp_path):
-    d = imdb.load_imdb(write_aclimdb(tmp_path, urls=False))
+    d = load_reviews(write_aclimdb(tmp_path, urls=False))
     assert d.train.groups is None and any("stratified" in n for n in d.notes)
 
 
@@ -54,24 +56,24 @@ def test_malformed_folder_is_a_clear_error(tmp_path, breakage, match):
     elif breakage == "unreadable":
         # a folder where a review file should be (chmod does not stop root)
         os.mkdir(os.path.join(base, "train", "neg", "99_1.txt"))
-    with pytest.raises(imdb.DataError, match=match):
-        imdb.load_imdb(base)
+    with pytest.raises(DataError, match=match):
+        load_reviews(base)
 
 
 def test_bad_paths_and_truncated_archive(tmp_path):
-    with pytest.raises(imdb.DataError, match="no such file"):
-        imdb.load_imdb(tmp_path / "nothing")
+    with pytest.raises(DataError, match="no such file"):
+        load_reviews(tmp_path / "nothing")
     other = tmp_path / "reviews.txt"
     other.write_text("a,b\n")
-    with pytest.raises(imdb.DataError, match="aclImdb folder .* or a table"):
-        imdb.load_imdb(other)
+    with pytest.raises(DataError, match="aclImdb folder .* or a table"):
+        load_reviews(other)
     archive = make_archive(write_aclimdb(tmp_path / "src"), str(tmp_path / "a.tar.gz"))
     with open(archive, "rb") as f:
         head = f.read(os.path.getsize(archive) // 2)
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(head)
-    with pytest.raises(imdb.DataError, match="truncated"):
-        imdb.load_imdb(truncated)
+    with pytest.raises(DataError, match="truncated"):
+        load_reviews(truncated)
 
 
 def test_tfds_offline_fails_fast_and_names_data_flag(monkeypatch):
@@ -89,25 +91,25 @@ def test_tfds_offline_fails_fast_and_names_data_flag(monkeypatch):
     monkeypatch.setattr(tfds, "builder", lambda name: Unprepared())
     monkeypatch.setattr(socket, "create_connection", unreachable)
     start = time.perf_counter()
-    with pytest.raises(imdb.DataError, match="--data"):
-        imdb.load_imdb(None)
+    with pytest.raises(DataError, match="--data"):
+        load_reviews(None)
     assert time.perf_counter() - start < 10
 
 
 def test_validation_split_is_grouped_by_movie_and_seeded(tmp_path):
-    d = imdb.load_imdb(write_aclimdb(tmp_path, per_class=40))
-    fit, val = imdb.train_val_split(d.train, 0.25, seed=3)
+    d = load_reviews(write_aclimdb(tmp_path, per_class=40))
+    fit, val = train_val_split(d.train, 0.25, seed=3)
     assert len(fit) + len(val) == 80 and len(val) > 0
     assert not set(fit.groups) & set(val.groups)
-    again, _ = imdb.train_val_split(d.train, 0.25, seed=3)
+    again, _ = train_val_split(d.train, 0.25, seed=3)
     assert again.texts == fit.texts
 
 
 def test_limit_is_balanced_and_seeded(tmp_path):
-    d = imdb.load_imdb(write_aclimdb(tmp_path, per_class=40))
-    sub = imdb.limit(d.train, 20, seed=1)
+    d = load_reviews(write_aclimdb(tmp_path, per_class=40))
+    sub = limit(d.train, 20, seed=1)
     assert len(sub) == 20 and sub.labels.sum() == 10
-    assert imdb.limit(d.train, 20, seed=1).texts == sub.texts
+    assert limit(d.train, 20, seed=1).texts == sub.texts
 
 
 def test_batches_pad_little_and_keep_labels_aligned():
@@ -118,7 +120,7 @@ def test_batches_pad_little_and_keep_labels_aligned():
     for shuffle in (True, False):
         padding = total = 0
         epochs = []
-        dataset = imdb.batches(ids, labels, 32, shuffle=shuffle, seed=0)
+        dataset = batches(ids, labels, 32, shuffle=shuffle, seed=0)
         for _ in range(2 if shuffle else 1):  # as model.fit reads it: one dataset, new epochs
             names = []
             for x, y in dataset:
@@ -138,7 +140,7 @@ def test_batches_pad_little_and_keep_labels_aligned():
         else:
             assert len(epochs[0]) == len(ids)
     order = np.argsort([len(x) for x in ids], kind="stable")  # evaluation batches: shortest first
-    first = next(iter(imdb.batches(ids, labels, 32, shuffle=False)))[0].numpy()
+    first = next(iter(batches(ids, labels, 32, shuffle=False)))[0].numpy()
     np.testing.assert_array_equal(first[0][: len(ids[order[0]])], ids[order[0]])
 
 
@@ -146,8 +148,8 @@ def test_training_batches_have_a_static_batch_size():
     """What keeps the traced training step fast: the batch size is known."""
     ids = [np.arange(2, 2 + n) for n in (3, 5, 7, 9, 11)]
     labels = np.array([0, 1, 0, 1, 0])
-    x_spec, y_spec = imdb.batches(ids, labels, 4, shuffle=True).element_spec
+    x_spec, y_spec = batches(ids, labels, 4, shuffle=True).element_spec
     assert x_spec.shape.as_list() == [4, None] and y_spec.shape.as_list() == [4]
     # A training set smaller than a batch gives one batch of all of it.
-    x_spec, _ = imdb.batches(ids, labels, 64, shuffle=True).element_spec
+    x_spec, _ = batches(ids, labels, 64, shuffle=True).element_spec
     assert x_spec.shape.as_list() == [5, None]

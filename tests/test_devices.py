@@ -10,8 +10,8 @@ def _tiny_fit(vocab, tmp_path, name, **kwargs):
     """fit() of a tiny LSTM model on the tiny reviews: its history."""
     import tensorflow as tf
 
-    from sentiment.fitting import FitConfig, fit
-    from sentiment.model import ModelConfig, build_model, text_to_ids
+    from sentiment.network.model import ModelConfig, build_model, text_to_ids
+    from sentiment.training.fit import FitConfig, fit
 
     model = build_model(ModelConfig(units=4, embedding_dim=4, vocab_size=200), vocab)
     ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS] * 4))
@@ -19,7 +19,7 @@ def _tiny_fit(vocab, tmp_path, name, **kwargs):
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(8)
     (tmp_path / name).mkdir()
     result = fit(model, ds, ds, FitConfig(epochs=2, adversarial=0.1), str(tmp_path / name), "lstm", False, **kwargs)
-    return model, result["history"]
+    return model, result.history
 
 
 @pytest.fixture
@@ -75,11 +75,11 @@ def test_jit_is_refused_clearly_under_op_determinism(tiny_vocab, tmp_path):
     without; fit() says so instead (train.py turns determinism off for --jit)."""
     import tensorflow as tf
 
-    from sentiment.fitting import TrainingError
+    from sentiment.training.fit import TrainingError
 
     tf.config.experimental.enable_op_determinism()
     try:
-        with pytest.raises(TrainingError, match="--jit: Keras will not compile this model with XLA"):
+        with pytest.raises(TrainingError, match="`jit`: Keras will not compile this model with XLA"):
             _tiny_fit(tiny_vocab, tmp_path, "xla", jit=True)
     finally:
         from tensorflow.python.framework.config import disable_op_determinism  # no public name
@@ -92,7 +92,7 @@ def test_jit_says_clearly_when_xla_cannot_compile_the_step(tmp_path):
     import keras
     import tensorflow as tf
 
-    from sentiment.fitting import FitConfig, TrainingError, fit
+    from sentiment.training.fit import FitConfig, TrainingError, fit
 
     ids = keras.Input(shape=(None,), dtype="int64")
     x = keras.layers.Embedding(20, 4, name="embedding")(ids)
@@ -104,7 +104,7 @@ def test_jit_says_clearly_when_xla_cannot_compile_the_step(tmp_path):
     classifier = keras.Model(ids, prob, name="classifier")
     model = keras.Model(ids, classifier(ids))
     ds = tf.data.Dataset.from_tensor_slices((np.ones((8, 5), "int64"), np.ones(8, "float32"))).batch(4)
-    with pytest.raises(TrainingError, match="--jit: XLA could not compile the training step.*without --jit"):
+    with pytest.raises(TrainingError, match="`jit`: XLA could not compile the training step.*without it"):
         fit(model, ds, ds, FitConfig(epochs=1), str(tmp_path), "odd", resume=False, jit=True)
 
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TINY_SIZE, run_train, write_aclimdb
-from sentiment.config import ConfigError
-from sentiment.devices import DeviceConfig, is_chief, output_folder, tf_config
+from sentiment.core.settings import ConfigError
+from sentiment.training.devices import DeviceConfig, is_chief, output_folder, tf_config
 
 TOLERANCE = 1e-5
 TIMEOUT_S = 420  # per training subprocess; about a minute each on an idle 2-core machine
@@ -47,12 +47,8 @@ SAME_RUN = [
     "2",
     "--batch-size",
     "16",
-    "--token-dropout",
-    "0",
-    "--embedding-dropout",
-    "0",
-    "--head-dropout",
-    "0",
+    "--config",
+    os.path.join(ROOT, "tests", "configs", "no_dropout.toml"),
     "--clipnorm",
     "0.05",
 ]

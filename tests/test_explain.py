@@ -1,12 +1,10 @@
 """Word attributions (integrated gradients, occlusion) and unit rankings."""
 
-import os
-
 import numpy as np
 import pytest
 
-from conftest import ROOT, predict
-from sentiment import explain as ex
+from conftest import predict
+from sentiment.analysis import explain as ex
 
 POSITIVE = (
     "One of the best films I have seen in years. The acting is superb, the story is moving "
@@ -15,51 +13,41 @@ POSITIVE = (
 NEGATIVE = "A complete waste of time. The plot is boring and predictable and the acting is awful."
 
 
-@pytest.fixture(scope="module", params=["lstm", "gru"])
-def committed(request):
-    from sentiment.model import load_model
-
-    path = os.path.join(ROOT, "saved_models", f"{request.param}.keras")
-    if not os.path.isfile(path):
-        pytest.skip(f"no committed model at {path}")
-    return load_model(path)
-
-
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "not bad at all, honestly"])
 @pytest.mark.slow
-def test_integrated_gradients_add_up_on_committed_models(committed, text):
-    a = ex.integrated_gradients(committed, text)
+def test_integrated_gradients_add_up_on_committed_models(committed_model, text):
+    a = ex.integrated_gradients(committed_model, text)
     assert a.gap <= ex.COMPLETENESS_TOLERANCE
     delta = a.probability - a.baseline_probability
     assert abs(a.scores.sum() - delta) <= ex.COMPLETENESS_TOLERANCE * abs(delta)
-    assert a.probability == pytest.approx(float(predict(committed, [text])[0]), abs=1e-5)
-    assert len(a.scores) == len(a.tokens) == len(ex.review_ids(committed, text))
+    assert a.probability == pytest.approx(float(predict(committed_model, [text])[0]), abs=1e-5)
+    assert len(a.scores) == len(a.tokens) == len(ex.review_ids(committed_model, text))
 
 
 @pytest.mark.slow
-def test_fixed_steps_are_used_and_more_steps_close_the_gap(committed):
+def test_fixed_steps_are_used_and_more_steps_close_the_gap(committed_model):
     coarse, fine = (
-        ex.integrated_gradients(committed, POSITIVE, steps=2),
-        ex.integrated_gradients(committed, POSITIVE, steps=128),
+        ex.integrated_gradients(committed_model, POSITIVE, steps=2),
+        ex.integrated_gradients(committed_model, POSITIVE, steps=128),
     )
     assert (coarse.steps, fine.steps) == (2, 128)
     assert fine.gap <= coarse.gap + 1e-6 and fine.gap < ex.COMPLETENESS_TOLERANCE
 
 
 @pytest.mark.slow
-def test_occluding_the_top_positive_word_lowers_p_positive(committed):
-    a = ex.integrated_gradients(committed, POSITIVE)
+def test_occluding_the_top_positive_word_lowers_p_positive(committed_model):
+    a = ex.integrated_gradients(committed_model, POSITIVE)
     top = int(np.argmax(a.scores))
     assert a.scores[top] > 0
-    occ = ex.occlusion(committed, POSITIVE)
+    occ = ex.occlusion(committed_model, POSITIVE)
     assert occ.per_word and occ.deltas[top] > 0  # P(review) - P(review without it)
     without = " ".join(t for i, t in enumerate(a.tokens) if i != top)
-    assert predict(committed, [without])[0] < a.probability
+    assert predict(committed_model, [without])[0] < a.probability
 
 
 @pytest.mark.slow
-def test_explanation_words_units_and_agreement(committed):
-    e = ex.explain(committed, NEGATIVE)
+def test_explanation_words_units_and_agreement(committed_model):
+    e = ex.explain(committed_model, NEGATIVE)
     for_pos, for_neg = e.top_words(3)
     assert for_neg and all(score < 0 for _, score in for_neg)
     assert all(score > 0 for _, score in for_pos)
@@ -71,9 +59,9 @@ def test_explanation_words_units_and_agreement(committed):
 
 
 @pytest.mark.slow
-def test_long_reviews_are_occluded_in_spans(committed):
+def test_long_reviews_are_occluded_in_spans(committed_model):
     text = " ".join(["the film was not bad at all and the acting felt honest"] * 30)  # 360 tokens
-    occ = ex.occlusion(committed, text)
+    occ = ex.occlusion(committed_model, text)
     assert len(occ.spans) == ex.OCCLUSION_VARIANTS and not occ.per_word
     assert occ.spans[0][0] == 0 and occ.spans[-1][1] == 360
     assert all(a[1] == b[0] for a, b in zip(occ.spans, occ.spans[1:]))
@@ -81,7 +69,7 @@ def test_long_reviews_are_occluded_in_spans(committed):
 
 
 def test_words_with_the_padding_vector_get_zero_attribution(tiny_vocab):
-    from sentiment.model import ModelConfig, build_model, classifier_of
+    from sentiment.network.model import ModelConfig, build_model, classifier_of
 
     model = build_model(ModelConfig(cell="lstm", vocab_size=200, units=4, embedding_dim=5), tiny_vocab)
     table = classifier_of(model).get_layer("embedding").embeddings
@@ -95,7 +83,7 @@ def test_words_with_the_padding_vector_get_zero_attribution(tiny_vocab):
 
 
 def test_unit_ranking_picks_the_only_unit_the_head_reads(tiny_vocab):
-    from sentiment.model import ModelConfig, build_model, classifier_of
+    from sentiment.network.model import ModelConfig, build_model, classifier_of
 
     units = 4
     model = build_model(ModelConfig(cell="gru", vocab_size=200, units=units, embedding_dim=5), tiny_vocab)
@@ -111,6 +99,6 @@ def test_unit_ranking_picks_the_only_unit_the_head_reads(tiny_vocab):
     assert backward.contributions[1] == pytest.approx(logit - at_zero, abs=1e-5)
 
 
-def test_a_review_without_words_is_a_clear_error(committed):
+def test_a_review_without_words_is_a_clear_error(committed_model):
     with pytest.raises(ValueError, match="no words"):
-        ex.integrated_gradients(committed, " ?! ")
+        ex.integrated_gradients(committed_model, " ?! ")

@@ -1,4 +1,4 @@
-"""The servable export (python -m sentiment.export): a SavedModel that takes raw strings, loaded without our code."""
+"""The servable export (python -m sentiment export): a SavedModel that takes raw strings, loaded without our code."""
 
 import json
 import os
@@ -43,12 +43,12 @@ def _env():
 
 @pytest.mark.slow
 def test_export_loads_in_a_fresh_process_and_predicts_as_the_keras_model(tiny_run, tmp_path):
-    from sentiment.model import load_model
+    from sentiment.network.model import load_model
 
     models, _ = tiny_run
     out = tmp_path / "serving" / "sentiment" / "1"  # TensorFlow Serving's <base>/<name>/<version>
     result = subprocess.run(
-        [sys.executable, "-m", "sentiment.export", str(models / "lstm.keras"), str(out)],
+        [sys.executable, "-m", "sentiment", "export", str(models / "lstm.keras"), str(out)],
         capture_output=True, text=True, cwd=ROOT, timeout=300, env=_env(),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -74,8 +74,8 @@ def test_export_loads_in_a_fresh_process_and_predicts_as_the_keras_model(tiny_ru
 
 @pytest.mark.slow
 def test_export_replaces_an_earlier_export_but_nothing_else(tiny_run, tmp_path):
-    from sentiment.export import ExportError, export_model
-    from sentiment.model import load_model
+    from sentiment.cli.export import ExportError, export_model
+    from sentiment.network.model import load_model
 
     models, _ = tiny_run
     model = load_model(models / "gru.keras")
@@ -93,7 +93,7 @@ def test_export_replaces_an_earlier_export_but_nothing_else(tiny_run, tmp_path):
 
 
 def test_export_of_a_missing_model_is_a_clear_error(tmp_path):
-    from sentiment.export import main
+    from sentiment.cli.export import main
 
     assert main([str(tmp_path / "none.keras"), str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sentiment import gradients as gr
-from sentiment.explain import _parts
-from sentiment.model import ModelConfig, build_model
-from sentiment.traces import trace
+from sentiment.analysis import gradients as gr
+from sentiment.analysis.reader import reader_of
+from sentiment.analysis.traces import trace
+from sentiment.network.model import ModelConfig, build_model
 
 TEXT = "a great movie i loved it wonderful acting"
 
@@ -31,17 +31,17 @@ def last_state_model(request, tiny_vocab):
 
 
 def _logit(model, vectors):
-    parts = _parts(model)
-    p = float(np.asarray(parts.reader([vectors[None], np.ones((1, len(vectors)), bool)]))[0, 0])
+    reader = reader_of(model)
+    p = float(np.asarray(reader.from_vectors([vectors[None], np.ones((1, len(vectors)), bool)]))[0, 0])
     return np.log(p) - np.log1p(-p)  # as gradients.py reads it
 
 
 @pytest.mark.slow
 def test_embedding_gradient_matches_finite_differences(last_state_model):
-    parts = _parts(last_state_model)
+    reader = reader_of(last_state_model)
     reach = gr.gradient_reach(last_state_model, TEXT)
-    ids = [parts.vocab.index(t) for t in reach.tokens]
-    vectors = np.asarray(tf.gather(parts.embedding.embeddings, ids), "float64")
+    ids = [list(reader.vocabulary).index(t) for t in reach.tokens]
+    vectors = np.asarray(tf.gather(reader.table, ids), "float64")
     eps = 1e-4
     for t in (0, len(ids) // 2, len(ids) - 1):
         grad = []
@@ -56,11 +56,11 @@ def test_embedding_gradient_matches_finite_differences(last_state_model):
 @pytest.mark.slow
 def test_recurrence_gradient_matches_finite_differences_of_the_state(last_state_model):
     """Perturb the state after step t and run Keras's own layer on from there."""
-    parts = _parts(last_state_model)
+    reader = reader_of(last_state_model)
     reach = gr.gradient_reach(last_state_model, TEXT)
-    rnn = parts.last_forward
-    ids = np.array([[parts.vocab.index(t) for t in reach.tokens]])
-    x = np.asarray(parts.last_input(ids))
+    rnn = dict(reader.layers[-1][1])["forward"]
+    ids = np.array([[list(reader.vocabulary).index(t) for t in reach.tokens]])
+    x = np.asarray(reader.last_input(ids))
     dense = last_state_model.get_layer("classifier").get_layer("positive")
     direction = np.asarray(dense.kernel)[:, 0]  # the classifier reads the final state with these weights
     values = rnn.trace(x)

@@ -5,7 +5,7 @@ import inspect
 import keras
 import numpy as np
 
-from sentiment import keras_internals
+from sentiment.network import keras_internals
 
 
 def test_time_loop_takes_the_arguments_we_pass():
@@ -42,7 +42,7 @@ def test_dropout_mixin_has_the_methods_keras_rnn_calls():
 
 
 def test_model_builds_from_a_data_batch_as_the_trainer_overrides_it():
-    # sentiment.fitting.Trainer replaces _maybe_symbolic_build and calls _symbolic_build(data_batch=...).
+    # sentiment.training.trainer.Trainer replaces _maybe_symbolic_build and calls _symbolic_build(data_batch=...).
     for name in keras_internals.SYMBOLIC_BUILD:
         params = inspect.signature(getattr(keras.Model, name)).parameters
         assert {"iterator", "data_batch"} <= set(params), (

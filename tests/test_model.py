@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT, TINY_REVIEWS, predict, real_archive
-from sentiment.model import (
+from sentiment.analysis.traces import trace
+from sentiment.network.model import (
     HeadTail,
     ModelConfig,
     ModelLoadError,
@@ -22,7 +23,6 @@ from sentiment.model import (
     standardize,
     text_to_ids,
 )
-from sentiment.traces import trace
 
 TEXTS = [t for t, _ in TINY_REVIEWS]
 
@@ -53,7 +53,7 @@ def test_save_and_load_in_a_fresh_process_gives_identical_predictions(tiny_model
     expected = predict(tiny_model, TEXTS)
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]);"
-        "import tensorflow as tf; from sentiment.model import load_model;"
+        "import tensorflow as tf; from sentiment.network.model import load_model;"
         "m = load_model(sys.argv[2]); texts = tf.constant(json.loads(sys.argv[3]));"
         "print(json.dumps(m.predict(texts, verbose=0)[:, 0].tolist()))"
     )
@@ -154,7 +154,7 @@ def test_save_load_round_trip_on_real_reviews(tmp_path):
 @pytest.mark.slow
 def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
     """pooling="last", one direction: the textbook many-to-one model."""
-    from sentiment.explain import explain
+    from sentiment.analysis.explain import explain
 
     config = ModelConfig(cell="elman", vocab_size=200, units=4, embedding_dim=5, bidirectional=False, pooling="last")
     model = build_model(config, tiny_vocab)

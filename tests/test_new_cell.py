@@ -6,8 +6,8 @@ import pytest
 from keras import ops
 
 from conftest import predict
-from sentiment import cells
-from sentiment.cells import RecurrentCell, sigmoid_gate, tanh_value
+from sentiment.network import cells
+from sentiment.network.cells import RecurrentCell, sigmoid_gate, tanh_value
 
 
 # Registered as every cell is: Bidirectional copies its layer through the config.
@@ -18,9 +18,9 @@ class MinimalGatedCell(RecurrentCell):
 
     gates = (sigmoid_gate("gate", "f: forget and write at once"), tanh_value("candidate", "h̃"))
 
-    def step(self, inputs, states, training=False):
+    def step_from_projection(self, projected, states, training=False):
         h_tm1 = self._recurrent_input(states[0], training)
-        x_f, x_h = ops.split(self._input_part(inputs), 2, axis=-1)
+        x_f, x_h = ops.split(projected, 2, axis=-1)
         u_f, u_h = ops.split(self.recurrent_kernel, 2, axis=-1)
         f = ops.sigmoid(x_f + ops.matmul(h_tm1, u_f))
         h_hat = ops.tanh(x_h + ops.matmul(f * h_tm1, u_h))
@@ -30,7 +30,7 @@ class MinimalGatedCell(RecurrentCell):
 
 @pytest.fixture
 def mgu(monkeypatch, tiny_vocab):
-    from sentiment.model import ModelConfig, build_model
+    from sentiment.network.model import ModelConfig, build_model
 
     monkeypatch.setitem(cells.CELLS, "mgu", MinimalGatedCell)
     return build_model(
@@ -39,8 +39,8 @@ def mgu(monkeypatch, tiny_vocab):
 
 
 def test_a_new_cell_builds_predicts_and_traces(mgu):
-    from sentiment.model import recurrent_cell_name
-    from sentiment.traces import trace
+    from sentiment.analysis.traces import trace
+    from sentiment.network.model import recurrent_cell_name
 
     assert MinimalGatedCell.gate_names == ("gate", "candidate") and MinimalGatedCell.state_names == ("hidden",)
     assert recurrent_cell_name(mgu) == "mgu"
@@ -52,8 +52,8 @@ def test_a_new_cell_builds_predicts_and_traces(mgu):
 
 
 def test_a_new_cell_charts_on_the_ranges_it_declares(mgu):
-    from sentiment import charts
-    from sentiment.traces import trace
+    from sentiment.analysis.traces import trace
+    from sentiment.reporting import charts
 
     t = trace(mgu, "a great movie, I loved it")
     layer = t.layers[1]
@@ -66,8 +66,8 @@ def test_a_new_cell_charts_on_the_ranges_it_declares(mgu):
 
 
 def test_an_unbounded_state_gets_a_scale_that_fits_it():
-    from sentiment import charts
-    from sentiment.cells import LSTMCell
+    from sentiment.network.cells import LSTMCell
+    from sentiment.reporting import charts
 
     cell_state = LSTMCell.quantity("cell")
     assert not cell_state.bounded

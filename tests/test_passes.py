@@ -1,4 +1,4 @@
-"""The compiled passes (`sentiment.passes`) against Keras's own loop and the
+"""The compiled passes (`sentiment.analysis.passes`) against Keras's own loop and the
 uncompiled explanation functions: the same numbers, to float rounding."""
 
 import keras
@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from sentiment import explain as ex
-from sentiment import passes
-from sentiment.cells import CELLS, ElmanCell, RecurrentCell
-from sentiment.recurrent import Recurrent
-from sentiment.traces import trace, trace_through_keras
+from sentiment.analysis import explain as ex
+from sentiment.analysis import passes
+from sentiment.analysis.traces import trace, trace_through_keras
+from sentiment.network.cells import CELLS, ElmanCell, RecurrentCell
+from sentiment.network.recurrent import Recurrent
 
 TEXT = "a great movie, I loved it. wonderful acting! but the plot is boring and the worst ending"
 
@@ -24,15 +24,8 @@ def random_review(vocabulary, n, seed=0):
     return " ".join(np.random.default_rng(seed).choice([w for w in vocabulary[2:] if w], n))
 
 
-# Each compiles four small programs (seconds): the quick loop keeps one.
-@pytest.mark.parametrize(
-    "name,backwards",
-    [
-        pytest.param(name, backwards, marks=[] if (name, backwards) == ("lstm", True) else [pytest.mark.slow])
-        for name in sorted(CELLS)
-        for backwards in (False, True)
-    ],
-)
+# Every cell, both directions, in the quick loop too (each compiles four small programs: about a second).
+@pytest.mark.parametrize("name,backwards", [(name, backwards) for name in sorted(CELLS) for backwards in (False, True)])
 def test_run_and_backprop_match_keras_loop(name, backwards):
     """Right-padded rows of several lengths in a longer buffer; projected
     inputs or not; the gradient through every step, for rows of full length."""
@@ -112,7 +105,7 @@ def assert_same_attribution(got, want):
 
 
 def _model(tiny_vocab, **config):
-    from sentiment.model import ModelConfig, build_model
+    from sentiment.network.model import ModelConfig, build_model
 
     base = {"cell": "lstm", "vocab_size": 200, "units": 4, "embedding_dim": 5, "max_length": 60, "head": 10}
     model = build_model(ModelConfig(**{**base, **config}), tiny_vocab)
@@ -134,7 +127,7 @@ CONFIGS = {
 @pytest.mark.parametrize("config", list(CONFIGS), ids=list(CONFIGS))
 def test_compiled_trace_and_explanation_match_the_uncompiled_ones(tiny_vocab, config):
     model = _model(tiny_vocab, **CONFIGS[config])
-    assert passes.stack_of(model) is not None and all(passes.stack_of(model).projected.values())
+    assert passes.passes_of(model) is not None and all(passes.passes_of(model).projected.values())
     for text in (TEXT, random_review(tiny_vocab, 50), "great"):  # 50 tokens: occluded in spans
         t, e = ex.trace_and_explain(model, text)
         reference = trace_through_keras(model, text)
@@ -173,7 +166,7 @@ def test_more_steps_compute_only_the_midpoints_and_match_the_full_rule(tiny_voca
 
 @pytest.mark.slow
 def test_explanation_of_the_committed_models_is_the_uncompiled_one(committed_model):
-    from sentiment.model import vocabulary_of
+    from sentiment.network.model import vocabulary_of
 
     text = random_review(vocabulary_of(committed_model)[:5000], 1000)  # the model reads 800
     e = ex.explain(committed_model, text)
@@ -188,23 +181,12 @@ def test_explanation_of_the_committed_models_is_the_uncompiled_one(committed_mod
     assert e.logit == pytest.approx(logit, abs=1e-4)
 
 
-@pytest.fixture(params=["lstm", "gru"])
-def committed_model(request):
-    import os
-
-    from conftest import ROOT
-    from sentiment.model import load_model
-
-    path = os.path.join(ROOT, "saved_models", f"{request.param}.keras")
-    if not os.path.isfile(path):
-        pytest.skip(f"no committed model at {path}")
-    return load_model(path)
-
-
 @keras.saving.register_keras_serializable(package="sentiment_tests")
-class InputInTheGateCell(ElmanCell):
-    """An Elman cell whose ``step`` reads ``inputs`` itself, not through
-    ``_input_part``: the compiled passes must feed it the inputs unprojected."""
+class InputInTheGateCell(RecurrentCell):
+    """An Elman cell that writes ``step`` (reading ``inputs`` itself), not
+    ``step_from_projection``: the compiled passes must feed it the inputs unprojected."""
+
+    gates = ElmanCell.gates
 
     def step(self, inputs, states, training=False):
         h = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias + ops.matmul(states[0], self.recurrent_kernel))
@@ -215,37 +197,35 @@ class InputInTheGateCell(ElmanCell):
 def test_a_cell_that_reads_its_input_itself_runs_unprojected(tiny_vocab, monkeypatch):
     monkeypatch.setitem(CELLS, "inputgate", InputInTheGateCell)
     model = _model(tiny_vocab, cell="inputgate")
-    stack = passes.stack_of(model)
-    assert stack is not None and not any(stack.projected.values())
+    assert not InputInTheGateCell.reads_projection and ElmanCell.reads_projection
+    compiled = passes.passes_of(model)
+    assert compiled is not None and not any(compiled.projected.values())
     t, e = ex.trace_and_explain(model, TEXT)
     reference = trace_through_keras(model, TEXT)
     np.testing.assert_allclose(t.layers[1].values["hidden"], reference.layers[1].values["hidden"], atol=1e-5)
     assert_same_attribution(e.attribution, ex.integrated_gradients(model, TEXT, steps=e.attribution.steps))
 
 
-def test_reading_projections_counts_reads_and_is_per_thread():
-    import threading
-
-    cell = CELLS["gru"](3)
-    cell.build((None, 2))
-    x = tf.ones([1, 9])
-    with cell.reading_projections() as reads:
-        assert cell._input_part(x) is x and len(reads) == 1
-        seen = []
-        thread = threading.Thread(target=lambda: seen.append(cell._input_part(tf.ones([1, 2])).shape))
-        thread.start()
-        thread.join()
-        assert seen == [(1, 9)]  # another thread projects as usual
-        with pytest.raises(RuntimeError, match="already"):
-            with cell.reading_projections():
-                pass
-    assert cell._input_part(tf.ones([1, 2])).shape == (1, 9)
-    assert isinstance(cell, RecurrentCell)
+def test_every_cell_reads_its_projection_and_step_is_that_of_the_projection():
+    """A cell's ``step`` is ``step_from_projection`` of ``project(x)``: what
+    the compiled passes run is what Keras's loop runs."""
+    rng = np.random.default_rng(0)
+    for name, cell_cls in CELLS.items():
+        cell = cell_cls(3, seed=1)
+        cell.build((None, 2))
+        x = tf.constant(rng.normal(size=(4, 2)), "float32")
+        states = [tf.constant(rng.normal(size=(4, 3)), "float32") for _ in cell.state_names]
+        plain = cell.step(x, states)
+        projected = cell.step_from_projection(cell.project(x), states)
+        assert cell_cls.reads_projection, name
+        for a, b in zip(keras.tree.flatten(plain), keras.tree.flatten(projected)):
+            np.testing.assert_allclose(a, b, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(plain[0], plain[1][0], err_msg=f"{name}: the output is the first state")
 
 
 @pytest.mark.slow
 def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
-    from sentiment.model import CLASSIFIER, EMBEDDING, HEAD_TAIL, HeadTail, MaskedPool, make_vectorizer
+    from sentiment.network.model import CLASSIFIER, EMBEDDING, HEAD_TAIL, HeadTail, MaskedPool, make_vectorizer
 
     ids = keras.Input(shape=(None,), dtype="int64")
     x = keras.layers.Embedding(len(tiny_vocab), 5, mask_zero=True, name=EMBEDDING)(ids)
@@ -256,7 +236,7 @@ def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
     text = keras.Input(shape=(), dtype="string")
     kept = HeadTail(20, 5, name=HEAD_TAIL)(make_vectorizer(200, tiny_vocab)(text))
     model = keras.Model(text, classifier(kept))
-    assert passes.stack_of(model) is None
+    assert passes.passes_of(model) is None
     e = ex.explain(model, TEXT)
     assert len(e.attribution.scores) == len(trace(model, TEXT).tokens)
     np.testing.assert_allclose(e.attribution.scores, ex.integrated_gradients(model, TEXT).scores, atol=1e-6)
@@ -269,10 +249,10 @@ def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
 def test_compiled_gradient_reach_is_keras_loops(tiny_vocab, config):
     """`gradient_reach` through the compiled pass against `reach_of_ids`,
     autodiff through Keras's own loop: both curves, every token."""
-    from sentiment.gradients import gradient_reach, reach_of_ids
+    from sentiment.analysis.gradients import gradient_reach, reach_of_ids
 
     model = _model(tiny_vocab, **CONFIGS[config])
-    assert passes.stack_of(model) is not None
+    assert passes.passes_of(model) is not None
     for text in (TEXT, random_review(tiny_vocab, 50), "great"):
         got = gradient_reach(model, text)
         ids = ex.review_ids(model, text)

@@ -1,4 +1,4 @@
-"""Batch prediction (python -m sentiment.predict): inputs, bad rows, outputs; a fake model in the quick tests."""
+"""Batch prediction (python -m sentiment predict): inputs, bad rows, outputs; a fake model in the quick tests."""
 
 import csv
 import io
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from sentiment import predict
+from sentiment.cli import predict
 
 
 class LengthModel:
@@ -29,8 +29,6 @@ class LengthModel:
 @pytest.fixture
 def fake_models(monkeypatch, tmp_path):
     """Two model files in a folder, loaded as LengthModels; a table's label names beside them."""
-    import sentiment.model
-
     folder = tmp_path / "models"
     folder.mkdir()
     for name in ("gru", "lstm"):
@@ -42,7 +40,7 @@ def fake_models(monkeypatch, tmp_path):
         loaded[os.path.basename(path)] = model = LengthModel()
         return model
 
-    monkeypatch.setattr(sentiment.model, "load_model", load)
+    monkeypatch.setattr(predict, "load_model", load)
     return folder, loaded
 
 
@@ -145,7 +143,7 @@ def test_what_stops_a_run_is_a_clear_error_and_no_output(tmp_path, fake_models, 
 def test_predict_command_on_trained_models_matches_them(tiny_run, tmp_path):
     """As a user runs it: a fresh process, the tiny trained models, CSV in, CSV out."""
     from conftest import predict as model_predict
-    from sentiment.model import load_model
+    from sentiment.network.model import load_model
 
     models, _ = tiny_run
     texts = ["a wonderful film, loved it", "awful, boring; the worst plot", "great acting<br />great story"] * 3
@@ -154,7 +152,7 @@ def test_predict_command_on_trained_models_matches_them(tiny_run, tmp_path):
         writer.writerow(["text"])
         writer.writerows([[t] for t in texts] + [[""]])
     result = subprocess.run(
-        [sys.executable, "-m", "sentiment.predict", tmp_path / "in.csv", "--out", tmp_path / "p.csv",
+        [sys.executable, "-m", "sentiment", "predict", tmp_path / "in.csv", "--out", tmp_path / "p.csv",
          "--models", models, "--batch-size", "4"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, TINY_REVIEWS, TINY_SIZE, predict, run_train, write_aclimdb
-from sentiment.model import ModelConfig, ModelLoadError, build_model, load_model
-from sentiment.traces import trace
+from sentiment.analysis.traces import trace
+from sentiment.network.model import ModelConfig, ModelLoadError, build_model, load_model
 
 NASTY = {
     "empty": "",
@@ -97,7 +97,7 @@ def test_weights_from_another_configuration_are_a_clear_error(tiny_vocab, tmp_pa
 def test_safe_mode_refuses_code_in_a_model_file(tiny_vocab, tmp_path):
     """A file that is one of our models in every other way, plus a Lambda
     layer (code): only safe mode stands between it and running that code."""
-    from sentiment.model import HEAD_TAIL, HeadTail, build_classifier, make_vectorizer
+    from sentiment.network.model import HEAD_TAIL, HeadTail, build_classifier, make_vectorizer
 
     config = ModelConfig(units=3, embedding_dim=3, vocab_size=200, max_length=12, head=4)
     text = keras.Input(shape=(), dtype="string", name="review")
@@ -111,8 +111,8 @@ def test_safe_mode_refuses_code_in_a_model_file(tiny_vocab, tmp_path):
 
 @pytest.mark.slow
 def test_nan_loss_stops_training_with_a_clear_message(tiny_vocab, tmp_path):
-    from sentiment.fitting import FitConfig, TrainingError, fit
-    from sentiment.model import text_to_ids
+    from sentiment.network.model import text_to_ids
+    from sentiment.training.fit import FitConfig, TrainingError, fit
 
     model = build_model(ModelConfig(units=3, embedding_dim=3, vocab_size=200), tiny_vocab)
     ids = text_to_ids(model)(tf.constant([t for t, _ in TINY_REVIEWS]))
@@ -276,7 +276,7 @@ def test_same_seed_same_metrics(tmp_path):
 
 
 def test_ctrl_c_during_a_backup_waits_until_it_is_written():
-    from sentiment.fitting import _sigint_deferred
+    from sentiment.training.callbacks import sigint_deferred
 
     # Python's own handler, as in a process started from a terminal (not so
     # when this one was started with SIGINT ignored).
@@ -284,7 +284,7 @@ def test_ctrl_c_during_a_backup_waits_until_it_is_written():
     try:
         finished = []
         with pytest.raises(KeyboardInterrupt):
-            with _sigint_deferred():
+            with sigint_deferred():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.1)  # the signal arrives here, mid-"write"
                 finished.append(True)
@@ -297,13 +297,13 @@ def test_ctrl_c_during_a_backup_waits_until_it_is_written():
 @pytest.mark.parametrize("disposition", [signal.SIG_IGN, "handler"], ids=["ignored", "handler"])
 def test_deferred_ctrl_c_does_what_the_handler_before_it_does(disposition):
     """Ignored stays ignored (no KeyboardInterrupt made up); another handler is called."""
-    from sentiment.fitting import _sigint_deferred
+    from sentiment.training.callbacks import sigint_deferred
 
     calls = []
     handler = (lambda signum, frame: calls.append(signum)) if disposition == "handler" else disposition
     before = signal.signal(signal.SIGINT, handler)
     try:
-        with _sigint_deferred():
+        with sigint_deferred():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.1)
             assert calls == []
@@ -316,7 +316,7 @@ def test_deferred_ctrl_c_does_what_the_handler_before_it_does(disposition):
 def test_a_ctrl_c_that_keras_swallows_still_stops_training():
     """Keras catches a KeyboardInterrupt in places with a bare `except:` (e.g.
     pythonify_logs, at every callback); fit() notes each Ctrl-C and raises it again."""
-    from sentiment.fitting import RaiseNotedInterrupt, _sigint_noted
+    from sentiment.training.callbacks import RaiseNotedInterrupt, sigint_noted
 
     class Swallows(keras.callbacks.Callback):  # as Keras's own code does
         def on_train_batch_end(self, batch, logs=None):
@@ -337,7 +337,7 @@ def test_a_ctrl_c_that_keras_swallows_still_stops_training():
         assert swallows.batches == 4  # every Ctrl-C lost
         swallows = Swallows()
         with pytest.raises(KeyboardInterrupt):
-            with _sigint_noted() as noted:
+            with sigint_noted() as noted:
                 model.fit(x, y, batch_size=4, epochs=2, callbacks=[swallows, RaiseNotedInterrupt(noted)], verbose=0)
         assert swallows.batches == 1
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from conftest import ROOT
-from sentiment.results import (
+from conftest import committed
+from sentiment.evaluation.results import (
     SCHEMA_VERSION,
     BaselineResult,
     ClassificationMetrics,
@@ -67,7 +67,7 @@ def test_round_trip(tmp_path):
     write_run_metrics(path, metrics)
     assert load_run_metrics(path) == metrics
     data = json.loads(path.read_text())
-    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 3
+    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 4
     assert RunMetrics.from_dict(data) == metrics
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
     # No baselines, runs, comparisons or notes: all optional.
@@ -78,7 +78,7 @@ def test_round_trip(tmp_path):
     assert bare.baselines == {} and bare.comparisons == [] and bare.runs_of("lstm") == [metrics.models["lstm"]]
 
 
-def test_a_version_2_file_is_read_as_version_3(tmp_path):
+def test_a_version_2_file_is_read_as_version_4(tmp_path):
     """The lesson models' metrics.json (and any run before --seeds) keeps working: its baseline becomes tfidf."""
     data = sample_metrics().to_dict()
     data.update(version=2, baseline=data.pop("baselines")["tfidf"])
@@ -87,7 +87,7 @@ def test_a_version_2_file_is_read_as_version_3(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(data))
     metrics = load_run_metrics(path)
-    assert metrics.version == 3 and metrics.baselines == sample_metrics().baselines
+    assert metrics.version == 4 and metrics.baselines == sample_metrics().baselines
     assert metrics.comparisons == []
 
 
@@ -123,7 +123,7 @@ def test_a_version_1_file_says_to_retrain(tmp_path):
             "metrics.baselines.tfidf.test: expected an object, got null",
         ),
         (lambda d: d["comparisons"][0].pop("p_value"), "metrics.comparisons[0].p_value is missing"),
-        (lambda d: d.update(version=4), "version 4, which this code does not know"),
+        (lambda d: d.update(version=5), "version 5, which this code does not know"),
     ],
 )
 def test_a_malformed_file_names_what_is_wrong(change, message, tmp_path):
@@ -156,14 +156,14 @@ def test_missing_or_unreadable_files(content, message, tmp_path):
     assert "python train.py" in str(err.value) or "permissions" in str(err.value)
 
 
-def test_committed_metrics_are_the_current_version():
-    metrics = load_run_metrics(os.path.join(ROOT, "saved_models", "metrics.json"))
+def test_committed_metrics_are_read():
+    metrics = load_run_metrics(committed("metrics.json"))
     assert set(metrics.models) == {"lstm", "gru"} and "tfidf" in metrics.baselines
     assert all(isinstance(m.epochs_run, int) for m in metrics.models.values())
 
 
 def test_comparison_frame_has_whole_epochs():
-    from sentiment.charts import comparison_frame, curves_frame
+    from sentiment.reporting.charts import comparison_frame, curves_frame
 
     frame = comparison_frame(sample_metrics())
     assert list(frame["model"]) == ["LSTM", "GRU", "TF-IDF baseline"]
@@ -176,7 +176,7 @@ def test_comparison_frame_has_whole_epochs():
 
 
 def test_report_reads_the_dataclasses():
-    from sentiment.evaluate import report_markdown
+    from sentiment.reporting.report import report_markdown
 
     report = report_markdown(sample_metrics())
     assert "| lstm | 90.00% |" in report and "| gru | 80.00% | 90.00% | n/a |" in report
@@ -185,21 +185,22 @@ def test_report_reads_the_dataclasses():
     assert "Repeated runs" not in report  # one run per cell
 
 
-def test_report_says_what_language_model_pre_training_reached():
-    from sentiment.evaluate import report_markdown
-
-    metrics = sample_metrics()
-    assert "pre-training" not in report_markdown(metrics)
-    pretrained = {"loss": [6.1, 5.4], "val_perplexity": [612.4, 401.6], "seconds": 750.2}
-    metrics.models["gru"] = ModelResult(**{**vars(metrics.models["gru"]), "pretraining": pretrained})
-    report = report_markdown(metrics)
-    section = report.split("Language-model pre-training")[1]
-    assert "- gru: 2 epochs in 750 s; perplexity 612, 402" in section and "- lstm:" not in section
-    assert RunMetrics.from_dict(json.loads(json.dumps(metrics.to_dict()))) == metrics
+def test_a_version_3_file_is_read_without_the_fields_of_dropped_routes(tmp_path):
+    """Version 3 recorded language-model pre-training and a distillation
+    teacher (routes measured and not adopted): read as version 4, without them."""
+    data = sample_metrics().to_dict()
+    data["version"] = 3
+    data["teacher"] = {"C": 1.0, "accuracy": 0.918, "folds": 5, "seconds": 210.0, "weight": 0.4}
+    data["models"]["gru"]["pretraining"] = {"loss": [6.1, 5.4], "val_perplexity": [612.4, 401.6], "seconds": 750.2}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps(data))
+    metrics = load_run_metrics(path)
+    assert metrics.version == SCHEMA_VERSION == 4 and metrics == sample_metrics()
+    assert not hasattr(metrics, "teacher") and not hasattr(metrics.models["gru"], "pretraining")
 
 
 def test_report_gives_mean_and_std_over_seeds():
-    from sentiment.evaluate import report_markdown
+    from sentiment.reporting.report import report_markdown
 
     metrics = sample_metrics()
     first = metrics.models["lstm"]

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import TINY_REVIEWS, TINY_SIZE, run_train, write_aclimdb
-from sentiment import data as imdb
-from sentiment.data import DataError
-from sentiment.tables import TableConfig, TableTexts, load_table
+from sentiment.data.batches import StreamedIds, batches, text_batches, token_ids
+from sentiment.data.imdb import check_source, load_reviews
+from sentiment.data.splits import DataError, clean, limit, train_val_split
+from sentiment.data.tables import TableConfig, TableTexts, load_table
 
 # Twelve films, two reviews each (one of each class); texts repeat, ids do not.
 ROWS = [
@@ -54,7 +55,7 @@ def test_every_format_reads_the_same_reviews(tmp_path, suffix):
     for split in (d.train, d.test):
         assert len(set(split.ids)) == len(split)
         for text, label, id_ in zip(split.texts, split.labels, split.ids):
-            assert text == imdb.clean(rows[id_]["review"])  # the id leads back to the row
+            assert text == clean(rows[id_]["review"])  # the id leads back to the row
             assert label == (rows[id_]["stars"] == "good")
     assert d.test.labels.sum() == 3  # stratified
     again = load_table(tmp_path / f"reviews{suffix}", OURS, seed=0)
@@ -103,7 +104,7 @@ def test_group_column_keeps_groups_on_one_side_of_both_splits(tmp_path):
     d = load_table(write_table(tmp_path / "r.csv"), config, seed=3)
     assert not set(d.train.groups) & set(d.test.groups)
     assert d.group_name == "column 'film'"
-    fit, val = imdb.train_val_split(d.train, 0.25, seed=3)
+    fit, val = train_val_split(d.train, 0.25, seed=3)
     assert len(val) and not set(fit.groups) & set(val.groups)
 
 
@@ -178,11 +179,11 @@ def test_bad_tables_are_clear_errors_naming_file_row_and_column(tmp_path, name, 
 
 
 def test_sources_are_told_apart_before_anything_is_read(tmp_path):
-    assert imdb.check_source(write_table(tmp_path / "r.csv")) == "table"
-    assert imdb.check_source(write_aclimdb(tmp_path / "imdb")) == "folder"
-    assert imdb.load_imdb(tmp_path / "r.csv", OURS).label_map == {"bad": 0, "good": 1}
+    assert check_source(write_table(tmp_path / "r.csv")) == "table"
+    assert check_source(write_aclimdb(tmp_path / "imdb")) == "folder"
+    assert load_reviews(tmp_path / "r.csv", OURS).label_map == {"bad": 0, "good": 1}
     with pytest.raises(DataError, match="--test-data is for a table"):
-        imdb.load_imdb(write_aclimdb(tmp_path / "imdb"), TableConfig(test_data="x.csv"))
+        load_reviews(write_aclimdb(tmp_path / "imdb"), TableConfig(test_data="x.csv"))
     with pytest.raises(DataError, match="--test-data .*nothing.csv: no such file"):
         load_table(tmp_path / "r.csv", TableConfig(text_column="review", label_column="stars", test_data="nothing.csv"))
 
@@ -196,10 +197,10 @@ def test_streamed_table_reads_texts_from_the_file_on_each_pass(tmp_path):
         assert a.ids == b.ids and list(a.texts) == list(b.texts) == list(b.texts)  # twice: read again
         np.testing.assert_array_equal(a.labels, b.labels)
     # What train.py does with a split works on the streamed one too, in the file's order.
-    fit, val = imdb.train_val_split(imdb.limit(streamed.train, 12, seed=0), 0.25, seed=0)
-    fit_held, _ = imdb.train_val_split(imdb.limit(held.train, 12, seed=0), 0.25, seed=0)
+    fit, val = train_val_split(limit(streamed.train, 12, seed=0), 0.25, seed=0)
+    fit_held, _ = train_val_split(limit(held.train, 12, seed=0), 0.25, seed=0)
     assert list(fit.texts) == fit_held.texts
-    assert [len(b) for b in imdb.text_batches(fit.texts, 4)] == [4, 4, 1]
+    assert [len(b) for b in text_batches(fit.texts, 4)] == [4, 4, 1]
     with pytest.raises(TypeError, match="read in order"):
         fit.texts[0]
     with open(path, "a", encoding="utf-8") as f:
@@ -218,15 +219,15 @@ def _streamed_and_held_ids(tmp_path):
     def to_ids(texts):
         return (tf.strings.to_hash_bucket_fast(tf.strings.split(texts), 40) + 2).to_tensor()
 
-    return held, imdb.token_ids(streamed.texts, to_ids, batch_size=5), imdb.token_ids(held.texts, to_ids)
+    return held, token_ids(streamed.texts, to_ids, batch_size=5), token_ids(held.texts, to_ids)
 
 
 def test_streamed_training_batches_hold_every_review_each_epoch(tmp_path):
     held, ids, expected = _streamed_and_held_ids(tmp_path)
-    assert isinstance(ids, imdb.StreamedIds) and len(ids) == len(held)
+    assert isinstance(ids, StreamedIds) and len(ids) == len(held)
     assert all(np.array_equal(a, b) for a, b in zip(ids, expected))
     labels = held.labels
-    train = imdb.batches(ids, labels, 4, shuffle=True, seed=0)
+    train = batches(ids, labels, 4, shuffle=True, seed=0)
     assert train.element_spec[0].shape.as_list() == [4, None] and train.cardinality() == 5
     for _ in range(2):  # every review every epoch, the last batch topped up; labels stay with their review
         seen = []
@@ -244,7 +245,7 @@ def test_streamed_training_batches_hold_every_review_each_epoch(tmp_path):
 def test_streamed_predictions_match_the_held_ones(tmp_path):
     import keras
 
-    from sentiment.evaluate import predict_token_ids
+    from sentiment.evaluation.predictions import predict_token_ids
 
     _, ids, expected = _streamed_and_held_ids(tmp_path)
     model = keras.Sequential(
@@ -256,16 +257,17 @@ def test_streamed_predictions_match_the_held_ones(tmp_path):
 @pytest.mark.slow
 def test_train_py_on_a_streamed_csv_with_a_jsonl_test_file(tmp_path):
     """The streamed path end to end: adapt, training epochs and evaluation read the file."""
-    from sentiment.evaluate import load_test_predictions
-    from sentiment.results import load_run_metrics
+    from sentiment.evaluation.predictions import load_test_predictions
+    from sentiment.evaluation.results import load_run_metrics
 
     train = write_table(tmp_path / "train.csv", ROWS * 2)
     test = write_table(tmp_path / "test.jsonl", ROWS[:6])
     out = tmp_path / "out"
+    (tmp_path / "stream.toml").write_text("stream_above = 0.0\n")  # a setting of config files only
     result = run_train(
         "--data", train, "--test-data", test, "--text-column", "review", "--label-column", "stars",
-        "--group-column", "film", "--stream-above", "0", "--epochs", "1", *TINY_SIZE, "--cells", "gru",
-        "--batch-size", "8", "--out", str(out),
+        "--group-column", "film", "--config", str(tmp_path / "stream.toml"), "--epochs", "1", *TINY_SIZE,
+        "--cells", "gru", "--batch-size", "8", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "labels: 'bad' -> 0, 'good' -> 1" in result.stdout and "train.csv streamed" in result.stdout

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from conftest import TINY_SIZE, predict, real_archive, run_train, tiny_ids_and_labels, write_aclimdb
-from sentiment.results import load_run_metrics
+from conftest import ROOT, TINY_SIZE, predict, real_archive, run_train, tiny_ids_and_labels, write_aclimdb
+from sentiment.evaluation.results import load_run_metrics
 
 
 @pytest.mark.slow
@@ -55,8 +55,8 @@ def test_help_is_quiet_and_shows_the_defaults():
 
 @pytest.mark.slow
 def test_saved_models_reload_and_predict(tiny_run):
-    from sentiment.model import load_model
-    from sentiment.traces import trace
+    from sentiment.analysis.traces import trace
+    from sentiment.network.model import load_model
 
     out, _ = tiny_run
     for cell in ("lstm", "gru"):
@@ -72,7 +72,6 @@ def test_saved_models_reload_and_predict(tiny_run):
         (["--data", "/nonexistent/aclImdb"], "no such file"),
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--head", "500", "--max-length", "400"], "--head must be in [0, max_length=400]"),
-        (["--dropout", "1.5"], "--dropout must be in"),
     ],
 )
 @pytest.mark.slow
@@ -141,21 +140,6 @@ def test_short_training_on_real_reviews_beats_chance(tmp_path):
     assert accuracy > 0.70, accuracy
 
 
-def _train_script():
-    """train.py as a module (for its parser and RunConfig)."""
-    import importlib.util
-    import sys
-
-    from conftest import ROOT
-
-    if "train_script" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("train_script", os.path.join(ROOT, "train.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["train_script"] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-    return sys.modules["train_script"]
-
-
 def _help_blocks(parser, monkeypatch) -> dict[str, str]:
     """--help, one whitespace-normalised block per option, by its first name."""
     import re
@@ -169,27 +153,34 @@ def _help_blocks(parser, monkeypatch) -> dict[str, str]:
 
 
 def test_help_lists_every_setting_with_its_default(monkeypatch):
-    """The options are made from the config dataclasses: every field is one,
-    with its help text and its default, and there is no other."""
+    """The options are made from the config dataclasses: every flag field is
+    one, with its help text and its default, and there is no other but
+    --config; the fields set in a config file only are listed after them."""
     import dataclasses
 
-    from sentiment.cells import CELLS
-    from sentiment.devices import DeviceConfig
-    from sentiment.fitting import FitConfig
-    from sentiment.model import ModelConfig
-    from sentiment.tables import TableConfig
+    import sentiment.cli.train as script
+    from sentiment.data.tables import TableConfig
+    from sentiment.network.cells import CELLS
+    from sentiment.network.model import ModelConfig
+    from sentiment.training.devices import DeviceConfig
+    from sentiment.training.fit import FitConfig
 
-    script = _train_script()
-    blocks = _help_blocks(script.build_parser(), monkeypatch)
-    names = set()
+    parser = script.build_parser()
+    blocks = _help_blocks(parser, monkeypatch)
+    file_only = {line.split()[0]: line for line in parser.epilog.splitlines() if " = ... : " in line}
+    names = {"--config"}
     for config in (script.RunConfig, TableConfig, ModelConfig, FitConfig, DeviceConfig):
         for f in dataclasses.fields(config):
             if f.name == "cell":  # given by --cells
                 continue
             option = "--" + f.name.replace("_", "-")
-            names.add(option)
-            assert option in blocks, option
-            block = blocks[option]
+            if f.metadata["flag"]:
+                names.add(option)
+                assert option in blocks, option
+                block = blocks[option]
+            else:
+                assert option not in blocks, option
+                block = file_only[f.name]
             assert " ".join(f.metadata["help"].split()) in block, option
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
             if f.name == "adversarial":  # per cell
@@ -204,18 +195,19 @@ def test_help_lists_every_setting_with_its_default(monkeypatch):
             else:
                 expected = str(default)
             assert f"(default: {expected})" in block, (option, block)
-    assert set(blocks) == names
+    assert set(blocks) == names and len(names) + 1 <= 36  # -h too: the bound on train.py's options
     assert "(default: each cell's own: lstm 0.1, gru 0.05, elman 0.05, jordan 0.05)" in blocks["--adversarial"]
 
 
 def test_a_new_cell_needs_no_other_edit_to_be_an_option(monkeypatch):
-    from sentiment.cells import CELLS, ElmanCell
+    from sentiment.network.cells import CELLS, ElmanCell
 
     class Other(ElmanCell):
         default_adversarial = 0.2
 
     monkeypatch.setitem(CELLS, "other", Other)
-    script = _train_script()
+    import sentiment.cli.train as script
+
     blocks = _help_blocks(script.build_parser(), monkeypatch)
     assert "other" in blocks["--cells"] and "other 0.2" in blocks["--adversarial"]
     args = script.parse_args(["--cells", "other", "lstm"])
@@ -225,9 +217,9 @@ def test_a_new_cell_needs_no_other_edit_to_be_an_option(monkeypatch):
 
 
 def test_validation_errors_name_the_field():
-    from sentiment.config import ConfigError
-    from sentiment.fitting import FitConfig
-    from sentiment.model import ModelConfig
+    from sentiment.core.settings import ConfigError
+    from sentiment.network.model import ModelConfig
+    from sentiment.training.fit import FitConfig
 
     with pytest.raises(ConfigError, match="`head` must be in") as err:
         ModelConfig(max_length=10, head=11).validate()
@@ -242,8 +234,8 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     import keras
     import numpy as np
 
-    from sentiment.fitting import WordAdversarial
-    from sentiment.model import classifier_of
+    from sentiment.network.model import classifier_of
+    from sentiment.training.trainer import WordAdversarial
 
     model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     trainer = WordAdversarial(classifier_of(model), epsilon=0.05)
@@ -255,129 +247,80 @@ def test_adversarial_step_goes_uphill_and_is_undone(tiny_vocab):
     assert logs["adversarial_loss"] > logs["loss"]
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="one of them > 0. Received: epsilon=0, virtual=0"):
+    with pytest.raises(ValueError, match="`epsilon` must be > 0. Received: epsilon=0"):
         WordAdversarial(classifier_of(model), epsilon=0)
 
 
-def test_a_cheaper_adversarial_step_trains_on_every_kth_review(tiny_vocab):
-    """``every=2``: the clean pass on the whole batch (which finds the
-    direction), the adversarial pass on reviews 0, 2, 4, ... moved that way."""
-    import keras
-    import numpy as np
-
-    from sentiment.fitting import WordAdversarial
-    from sentiment.model import classifier_of
-
-    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
-    cheap = WordAdversarial(classifier_of(model), epsilon=0.05, every=2)
-    cheap.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
-    _, loss, total, extra = cheap._gradients(ids, labels)
-    _, clean_loss, clean = cheap._loss_and_gradients(ids, labels)  # no dropout: the same pass again
-    step = 0.05 * cheap._direction(clean)
-    odd_ids, odd_labels = ids[::2], labels[::2]
-    adv_loss, adv = cheap._moved(step, lambda: cheap.compute_loss(y=odd_labels, y_pred=cheap(odd_ids, training=True)))
-    assert float(loss) == pytest.approx(float(clean_loss)) and float(extra[cheap.adversarial_loss]) == pytest.approx(
-        float(adv_loss)
-    )
-    for got, a, b in zip(total, clean, adv):
-        np.testing.assert_allclose(got, np.asarray(a) + np.asarray(b), atol=1e-6)
-    # And it is not the full step: that one reads every review in the adversarial pass.
-    full = WordAdversarial(classifier_of(model), epsilon=0.05)
-    full.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
-    assert float(full._gradients(ids, labels)[3][full.adversarial_loss]) != pytest.approx(float(adv_loss))
-    for bad in (0, 1.5):
-        with pytest.raises(ValueError, match=f"whole number >= 1. Received: every={bad}"):
-            WordAdversarial(classifier_of(model), epsilon=0.05, every=bad)
-
-
 @pytest.mark.slow
-def test_virtual_adversarial_step_finds_the_sensitive_direction_and_is_undone(tiny_vocab):
-    import keras
-    import numpy as np
-
-    from sentiment.fitting import WordAdversarial
-    from sentiment.model import EMBEDDING, classifier_of
-
-    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
-    classifier = classifier_of(model)
-    trainer = WordAdversarial(classifier, epsilon=0, virtual=0.5)
-    trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=["accuracy"])
-    before = [w.copy() for w in model.get_weights()]
-    logs = trainer.train_on_batch(ids, labels, return_dict=True)
-    assert "adversarial_loss" not in logs and logs["virtual_adversarial_loss"] > 0
-    for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    # One power iteration finds a direction that moves the prediction more
-    # than random directions of the same size (no dropout: the passes differ
-    # only by the step).
-    embeddings = classifier.get_layer(EMBEDDING).embeddings
-    original, target = embeddings.numpy(), classifier(ids)
-    rng = np.random.default_rng(0)
-    random_kl = []
-    for _ in range(10):
-        d = rng.normal(size=original.shape)
-        embeddings.assign(original + 0.5 * d / np.linalg.norm(d, axis=-1, keepdims=True))
-        random_kl.append(float(WordAdversarial._kl(target, classifier(ids))))
-    embeddings.assign(original)
-    assert logs["virtual_adversarial_loss"] > 2 * max(random_kl)
-
-
-@pytest.mark.slow
-def test_fit_with_adversarial_training_and_weight_averaging(tiny_vocab, tmp_path):
+def test_fit_with_adversarial_training_keeps_the_best_epoch(tiny_vocab, tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from sentiment.fitting import FitConfig, fit
-    from sentiment.model import classifier_of
+    from sentiment.network.model import classifier_of
+    from sentiment.training.fit import FitConfig, fit
 
     model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
-    result = fit(model, ds, ds, FitConfig(epochs=3, ema=0.9, adversarial=0.05), str(tmp_path), "lstm", resume=False)
-    history = result["history"]
+    result = fit(model, ds, ds, FitConfig(epochs=3, adversarial=0.05), str(tmp_path), "lstm")
+    history = result.history
     assert len(history["adversarial_loss"]) == 3 and np.all(np.isfinite(history["loss"]))
     assert "val_adversarial_loss" not in history
-    # What is kept is the best epoch's averaged weights: its validation accuracy again.
-    best = result["best_epoch"] - 1
+    # What is kept is the best epoch's weights: its validation accuracy again.
+    best = result.best_epoch - 1
     classifier = classifier_of(model)
     classifier.compile(loss="binary_crossentropy", metrics=["accuracy"])
     acc = classifier.evaluate(ds, return_dict=True, verbose=0)["accuracy"]
     assert acc == pytest.approx(history["val_accuracy"][best])
 
 
-@pytest.mark.slow
-def test_fit_with_both_adversarial_losses_logs_each(tiny_vocab, tmp_path):
-    import numpy as np
-    import tensorflow as tf
+def test_bad_settings_are_refused_and_dropped_routes_are_gone(tmp_path, capsys):
+    """A value out of range names its flag, or the config file and the
+    setting; the routes measured and not adopted (docs/model_choices.md) are
+    no options any more."""
+    import sentiment.cli.train as script
 
-    from sentiment.fitting import FitConfig, fit
+    (tmp_path / "bad.toml").write_text("head_dropout = 1.5\n")
+    (tmp_path / "typo.toml").write_text("units = 'many'\n")
+    (tmp_path / "unknown.toml").write_text("distill = 0.4\n")
+    (tmp_path / "broken.toml").write_text("units = \n")
+    cases = [
+        (["--adversarial", "-1"], "--adversarial must be >= 0 (got -1.0)"),
+        (["--config", str(tmp_path / "bad.toml")], "head_dropout (set in --config) must be in [0, 1) (got 1.5)"),
+        (["--config", str(tmp_path / "typo.toml")], "gives units 'many', but it takes a whole number"),
+        (["--config", str(tmp_path / "unknown.toml")], "sets 'distill', which is no setting"),
+        (["--config", str(tmp_path / "broken.toml")], "is not TOML"),
+        (["--config", str(tmp_path / "missing.toml")], "cannot be read"),
+    ]
+    cases += [([flag, "1"], "unrecognized arguments") for flag in
+              ("--ema", "--distill", "--virtual-adversarial", "--pretrain-epochs", "--adversarial-every")]  # fmt: skip
+    for flags, message in cases:
+        with pytest.raises(SystemExit) as exit:
+            script.parse_args(["--limit", "40", *flags])
+        assert exit.value.code == 2 and message in capsys.readouterr().err, flags
 
-    model, ids, labels = tiny_ids_and_labels(tiny_vocab)
-    ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
-    cfg = FitConfig(epochs=2, adversarial=0.05, virtual_adversarial=0.05)
-    history = fit(model, ds, ds, cfg, str(tmp_path), "gru", resume=False)["history"]
-    for name in ("adversarial_loss", "virtual_adversarial_loss"):
-        assert len(history[name]) == 2 and np.all(np.isfinite(history[name]))
-        assert "val_" + name not in history
 
+def test_a_config_file_sets_any_setting_and_a_flag_wins(tmp_path):
+    import sentiment.cli.train as script
 
-@pytest.mark.slow
-def test_bad_ema_and_adversarial_flags_are_refused():
-    bad = ("--adversarial", "--virtual-adversarial", "--pretrain-epochs", "--adversarial-every")
-    for flags in (["--ema", "1"], ["--ema", "-0.1"], ["--adversarial-every", "0"], *([flag, "-1"] for flag in bad)):
-        result = run_train("--limit", "40", *flags)
-        assert result.returncode == 2 and flags[0] in result.stderr, result.stderr[-500:]
+    (tmp_path / "run.toml").write_text('cells = ["gru"]\nunits = 8\nhead_dropout = 0.1\nlimit = 100\n')
+    args = script.parse_args(["--config", str(tmp_path / "run.toml"), "--units", "16"])
+    config = script.model_config(args, "gru")
+    assert args.cells == ["gru"] and args.limit == 100 and config.units == 16 and config.head_dropout == 0.1
+    lesson = script.parse_args(["--config", os.path.join(ROOT, "configs", "lesson.toml")])
+    assert lesson.cells == ["jordan", "lstm", "gru"] and not lesson.bidirectional and lesson.pooling == "last"
+    assert [script.fit_config(lesson, c).adversarial for c in lesson.cells] == [0.0, 0.0, 0.0]
 
 
 def test_predictions_come_back_in_the_callers_order(tiny_vocab):
     import numpy as np
 
     from conftest import TINY_REVIEWS
-    from sentiment import data as imdb
-    from sentiment.evaluate import predict_token_ids
-    from sentiment.model import classifier_of, text_to_ids
+    from sentiment.data.batches import token_ids
+    from sentiment.evaluation.predictions import predict_token_ids
+    from sentiment.network.model import classifier_of, text_to_ids
 
     model, _, _ = tiny_ids_and_labels(tiny_vocab)
-    ids = imdb.token_ids([t for t, _ in TINY_REVIEWS], text_to_ids(model))
+    ids = token_ids([t for t, _ in TINY_REVIEWS], text_to_ids(model))
     ids = ids[::-1] + [np.zeros(0, "int64")]  # lengths out of order, and an empty review
     assert sorted(map(len, ids)) != list(map(len, ids))
     classifier = classifier_of(model)
@@ -393,12 +336,12 @@ def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clip
     import numpy as np
     import tensorflow as tf
 
-    from sentiment.fitting import FitConfig, fit
+    from sentiment.training.fit import FitConfig, fit
 
     model, ids, labels = tiny_ids_and_labels(tiny_vocab)
     ds = tf.data.Dataset.from_tensor_slices((ids, labels)).batch(4)
     cfg = FitConfig(epochs=2, clipnorm=clipnorm, adversarial=adversarial)
-    history = fit(model, ds, ds, cfg, str(tmp_path), "lstm", resume=False)["history"]
+    history = fit(model, ds, ds, cfg, str(tmp_path), "lstm").history
     assert len(history["grad_norm_median"]) == 2
     assert np.all(np.asarray(history["grad_norm_median"]) > 0)
     assert np.all(np.asarray(history["grad_norm_median"]) <= np.asarray(history["grad_norm_max"]))
@@ -411,8 +354,8 @@ def test_training_logs_gradient_norms_before_clipping(tiny_vocab, tmp_path, clip
 def test_run_saves_test_predictions_and_accuracy_by_length(tiny_run):
     import numpy as np
 
-    from sentiment.evaluate import PREDICTIONS, load_test_predictions
-    from sentiment.results import load_run_metrics
+    from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
+    from sentiment.evaluation.results import load_run_metrics
 
     out, _ = tiny_run
     metrics = load_run_metrics(out / "metrics.json")
@@ -436,8 +379,9 @@ def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp
 
     import numpy as np
 
-    from sentiment.evaluate import PREDICTIONS, load_test_predictions, main
-    from sentiment.results import load_run_metrics, write_run_metrics
+    from sentiment.cli.evaluate import main
+    from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
+    from sentiment.evaluation.results import load_run_metrics, write_run_metrics
 
     out, _ = tiny_run
     folder = tmp_path / "older"
@@ -471,8 +415,8 @@ def test_reevaluate_adds_predictions_and_by_length_to_an_older_run(tiny_run, tmp
 def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_path):
     import shutil
 
-    from sentiment.evaluate import PREDICTIONS, load_test_predictions
-    from sentiment.results import load_run_metrics
+    from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
+    from sentiment.evaluation.results import load_run_metrics
 
     out, _ = tiny_run
     folder = tmp_path / "run"
@@ -498,7 +442,8 @@ def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_
     assert set(load_test_predictions(folder / PREDICTIONS)["probs"]) == {"lstm", "gru", "elman", "tfidf", "nbsvm"}
     assert "--add" in after.command and "&&" in after.command
     # Another split cannot be added.
-    result = run_train(*common, "--cells", "elman", "--val-fraction", "0.3", "--no-baseline", "--add")
+    (tmp_path / "split.toml").write_text("val_fraction = 0.3\n")
+    result = run_train(*common, "--cells", "elman", "--config", str(tmp_path / "split.toml"), "--no-baseline", "--add")
     assert result.returncode == 2 and "other data or another split" in result.stderr
 
 
@@ -506,8 +451,8 @@ def test_add_puts_a_model_trained_with_other_options_beside_a_run(tiny_run, tmp_
 def test_seeds_trains_each_cell_several_times_and_keeps_the_best_on_validation(tmp_path):
     import numpy as np
 
-    from sentiment.evaluate import PREDICTIONS, load_test_predictions
-    from sentiment.results import load_run_metrics
+    from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
+    from sentiment.evaluation.results import load_run_metrics
 
     data = write_aclimdb(tmp_path / "data", per_class=30)
     out = tmp_path / "out"

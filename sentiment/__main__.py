@@ -1,0 +1,7 @@
+"""``python -m sentiment COMMAND``: see `sentiment.cli`."""
+
+import sys
+
+from sentiment.cli import main
+
+sys.exit(main())

@@ -1,0 +1,159 @@
+"""The "Compare LSTM vs GRU" tab: the test figures of every model and
+baseline, the paired tests in plain sentences, and the test reviews where
+the models disagree, each one click from the explore tab."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sentiment.app import loaders
+from sentiment.app.texts import text
+from sentiment.evaluation.predictions import PREDICTIONS
+from sentiment.evaluation.results import RunMetrics, display_name
+from sentiment.reporting import charts
+
+CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
+LISTED = 100  # reviews listed per table
+FORMATS = {
+    "accuracy": "{:.2%}",
+    "mean accuracy": "{:.2%}",
+    "± std": "{:.2%}",
+    "F1": "{:.2%}",
+    "ROC-AUC": "{:.4f}",
+    "parameters": "{:,}",
+    "train time (s)": "{:.0f}",
+    "epochs": "{:d}",
+}
+
+
+def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
+    """LSTM vs GRU vs the baselines on the test set, from metrics.json."""
+    if metrics is None:
+        st.info(metrics_problem)
+        return
+    frame = charts.comparison_frame(metrics)
+    if frame.empty:
+        st.info("metrics.json lists no models.")
+        return
+
+    def shown(fmt):  # a blank, not "None", where a baseline has no such figure
+        return lambda v: "" if pd.isna(v) else fmt.format(v)
+
+    # As text: st.dataframe shows a missing number as "None" whatever a Styler says.
+    st.dataframe(frame.assign(**{k: frame[k].map(shown(f)) for k, f in FORMATS.items()}), hide_index=True)
+    runs = max(len(metrics.runs_of(c)) for c in metrics.models)
+    kept = text("compare", "Repeated runs", runs=runs) if runs > 1 else text("compare", "One run")
+    st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else ({kept}). Command: `{metrics.command}`")
+    paired_tests(metrics)
+    matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
+    matrices += [(f"{display_name(k)} baseline", b.test.confusion_matrix) for k, b in metrics.baselines.items()]
+    # Three to a row: four side by side run off the page.
+    st.altair_chart(alt.concat(*(charts.confusion_chart(n, m) for n, m in matrices), columns=3), width="content")
+    curves = charts.curves_chart(metrics)
+    if curves is not None:
+        st.subheader("Training curves")
+        st.altair_chart(curves, width="content")
+
+
+def paired_tests(metrics: RunMetrics) -> None:
+    """The paired tests in plain sentences, and the ensembles apart from single models."""
+    if not metrics.comparisons:
+        st.info(text("compare", "No paired tests"))
+        return
+    st.subheader("Is the difference real?")
+    st.markdown(
+        "\n".join(f"- {c.sentence(display_name(c.first), display_name(c.second))}" for c in metrics.comparisons)
+    )
+    st.caption(text("compare", "Paired tests", n=metrics.comparisons[0].n))
+    if metrics.ensembles:
+        rows = [
+            {"ensemble": display_name(k), "members": ", ".join(e.members), "accuracy": e.test.accuracy, "F1": e.test.f1}
+            for k, e in metrics.ensembles.items()
+        ]
+        st.dataframe(pd.DataFrame(rows).style.format({"accuracy": "{:.2%}", "F1": "{:.2%}"}), hide_index=True)
+        st.caption(text("compare", "Ensembles"))
+
+
+def data_source(metrics: RunMetrics, data: str | None) -> str | None:
+    """Where the test reviews are: ``data`` ($SENTIMENT_DATA), else the --data of the run, if it is here."""
+    source = data or metrics.options.get("data")
+    return source if source and os.path.exists(source) else None
+
+
+def _load_review(review_id: str, source: str, options: str, tab: str) -> None:
+    """Puts a test review into the explore tab's text box and opens that tab."""
+    st.session_state.review = st.session_state.the_review = loaders.test_reviews(source, options)[review_id]
+    st.session_state.example = "(your own)"
+    st.session_state.tab = tab
+
+
+def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_tab: str) -> None:
+    """Test reviews where the first two models disagree, and where both are confidently wrong."""
+    predictions = loaders.test_predictions(os.path.join(folder, PREDICTIONS))
+    st.subheader("Where the models disagree")
+    names = [n for n in metrics.models if predictions and n in predictions["probs"]][:2]
+    if predictions is None or len(names) < 2:
+        st.info(text("compare", "No predictions", folder=folder, predictions=PREDICTIONS))
+        return
+    source = data_source(metrics, data)
+    for i, (title, table) in enumerate(review_tables(predictions, *names).items()):
+        st.markdown(f"**{title}**" + (f"; the {LISTED} most extreme:" if len(table) > LISTED else ":"))
+        table = table.head(LISTED)
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f") for c in table.columns if c.startswith("P(")
+            },
+        )
+        if table.empty:
+            continue
+        if source is None:
+            st.caption(text("compare", "Texts elsewhere", data=metrics.options.get("data") or "tensorflow-datasets"))
+            continue
+        choice = st.selectbox("Review", list(table["review"]), key=f"pick_{i}", label_visibility="collapsed")
+        st.button(
+            "Explain this review",
+            key=f"load_{i}",
+            on_click=_load_review,
+            args=(choice, source, json.dumps(metrics.options, sort_keys=True, default=str), explore_tab),
+            help="Opens it in the Explore tab",
+        )
+
+
+def review_tables(predictions: dict, a: str, b: str) -> dict[str, pd.DataFrame]:
+    """{title: reviews}: where models ``a`` and ``b`` disagree, the widest gap
+    first; where both are confidently wrong, the most confident first."""
+    labels, pa, pb = predictions["labels"], predictions["probs"][a], predictions["probs"][b]
+    frame = pd.DataFrame(
+        {
+            "review": predictions["ids"],
+            "true": np.where(labels == 1, "positive", "negative"),
+            "tokens": predictions["lengths"],
+            f"P(positive) {a.upper()}": pa,
+            f"P(positive) {b.upper()}": pb,
+        }
+    )
+    disagree = (pa >= 0.5) != (pb >= 0.5)
+    p_true_a, p_true_b = np.where(labels == 1, pa, 1 - pa), np.where(labels == 1, pb, 1 - pb)
+    wrong = (p_true_a <= 1 - CONFIDENT) & (p_true_b <= 1 - CONFIDENT)
+    a_right = np.sum(disagree & (p_true_a > 0.5))
+    return {
+        f"{a.upper()} and {b.upper()} disagree: {disagree.sum():,} of {len(labels):,} test reviews "
+        f"({a.upper()} right on {a_right:,} of them)": frame[disagree]
+        .assign(gap=np.abs(pa - pb)[disagree])
+        .sort_values("gap", ascending=False)
+        .drop(columns="gap"),
+        f"Both confidently wrong (P of the true class at most {1 - CONFIDENT:.1f}): {wrong.sum():,} reviews": frame[
+            wrong
+        ]
+        .assign(conf=(p_true_a + p_true_b)[wrong])
+        .sort_values("conf")
+        .drop(columns="conf"),
+    }

@@ -1,0 +1,193 @@
+"""The "Explore a review" tab: each model's verdict on the review you type,
+the words that decided it, and its gates token by token."""
+
+from __future__ import annotations
+
+import zlib
+
+import streamlit as st
+
+from sentiment.analysis.explain import Explanation, UnitRanking
+from sentiment.analysis.passes import ready
+from sentiment.analysis.traces import LayerTrace, Trace
+from sentiment.app import loaders
+from sentiment.app.texts import sections, text
+from sentiment.network.model import recurrent_cell_name
+from sentiment.reporting import charts
+
+MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
+WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
+TOP_UNITS = 8  # the summary heatmap's second view: the mean over this many top units
+EXAMPLES = sections("examples")
+DEFAULT_REVIEW = EXAMPLES["Clearly positive"]
+
+
+def current_review() -> str:
+    """The review in the explore tab's box (kept across tabs), cut to `MAX_CHARS`."""
+    return st.session_state.get("the_review", DEFAULT_REVIEW)[:MAX_CHARS]
+
+
+def review_input() -> str | None:
+    """The example picker and the text box; the review to explain, or None."""
+    # Streamlit forgets a widget's value in a run that does not draw it (another
+    # tab): the review is kept under a key of its own and given back to the box.
+    if "review" not in st.session_state:
+        st.session_state.review = st.session_state.get("the_review", DEFAULT_REVIEW)
+
+    def pick_example():
+        st.session_state.review = EXAMPLES.get(st.session_state.example, st.session_state.review)
+
+    st.selectbox("Example", ["(your own)", *EXAMPLES], key="example", on_change=pick_example)
+    review = st.text_area("Review", key="review", height=140)
+    st.session_state.the_review = review
+    if len(review) > MAX_CHARS:
+        st.info(f"The review has {len(review):,} characters; the first {MAX_CHARS:,} are used.")
+        review = review[:MAX_CHARS]
+    if not review.strip():
+        st.info(text("explore", "Empty"))
+        return None
+    return review
+
+
+def read_all(models: dict, review: str) -> dict[str, tuple[Trace, Explanation] | ValueError]:
+    """Every model's trace and explanation of ``review``, side by side once compiled."""
+    with st.spinner("Reading the review ..."):
+        calls = {
+            name: (lambda path=path: loaders.read_review(path, loaders.mtime(path), review))
+            for name, (path, _) in models.items()
+        }
+        return loaders.side_by_side(calls, all(ready(model) for _, model in models.values()))
+
+
+def show_verdicts(models: dict, readings: dict) -> dict[str, Trace]:
+    """Each model's verdict and P(positive), side by side; the traces that worked."""
+    traces = {}
+    for column, name in zip(st.columns(len(models)), models):
+        with column:
+            if isinstance(readings[name], ValueError):
+                st.warning(f"**{name.upper()}**: {readings[name]}")
+                continue
+            t = traces[name] = readings[name][0]
+            st.metric(f"{name.upper()} says", "positive" if t.probability >= 0.5 else "negative")
+            st.progress(t.probability, text=f"P(positive) = {t.probability:.3f}")
+            if t.truncated:
+                st.caption(
+                    f"This review has {t.total_tokens:,} words; the model reads {len(t.tokens)}: "
+                    f"the first {t.head} and the last {len(t.tokens) - t.head}."
+                )
+    return traces
+
+
+def window(traces: dict[str, Trace]) -> tuple[int, int]:
+    """One window of tokens for every view of the review (a slider for long ones)."""
+    longest = max(len(t.tokens) for t in traces.values())
+    if longest <= WINDOW:
+        return 0, longest
+    start = st.slider(
+        "Tokens shown (every view below)",
+        0,
+        longest - WINDOW,
+        0,
+        step=10,
+        help=f"The views show {WINDOW} tokens at a time; move the window along the review.",
+    )
+    return start, start + WINDOW
+
+
+def _signed(pairs) -> str:
+    return ", ".join(f"**{word}** ({score:+.3f})" for word, score in pairs) or "none"
+
+
+def word_attributions(explanations: dict[str, Explanation], start: int, end: int) -> None:
+    """Which words pushed each verdict, the models side by side."""
+    st.subheader("Which words decided it")
+    st.caption(text("explore", "Which words decided it"))
+    for column, (name, e) in zip(st.columns(len(explanations)), explanations.items()):
+        with column:
+            a = e.attribution
+            st.markdown(f"**{name.upper()}**")
+            st.markdown(
+                charts.attribution_text(a.tokens, a.scores, start, min(end, len(a.tokens))), unsafe_allow_html=True
+            )
+            for_pos, for_neg = e.top_words(5)
+            st.markdown(f"For positive: {_signed(for_pos)}  \nFor negative: {_signed(for_neg)}")
+            occluded = "each word" if e.occlusion.per_word else f"each of {len(e.occlusion.spans)} spans of words"
+            st.caption(
+                f"The shares add up to P(review) − P(baseline) = {a.probability:.3f} − {a.baseline_probability:.3f} "
+                f"within {100 * a.gap:.1f}% ({a.steps} steps). Dropping {occluded} instead (occlusion) ranks them "
+                f"alike: Spearman {e.rank_agreement:.2f}."
+            )
+
+
+def _ranking(e: Explanation | None, layer: LayerTrace) -> UnitRanking | None:
+    if e is None:
+        return None
+    return next((u for u in e.units if (u.layer, u.direction) == (layer.layer, layer.direction)), None)
+
+
+def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, start: int, end: int) -> None:
+    """Per model: summary heatmaps, units ranked by their effect, one unit, the shaded review."""
+    st.subheader("Gates, token by token")
+    for name, t in traces.items():
+        model = models[name][1]
+        with st.expander(f"{name.upper()} ({recurrent_cell_name(model).upper()} cells)", expanded=True):
+            labels = [layer.label for layer in t.layers]
+            layer = t.layers[labels.index(st.selectbox("Layer and direction", labels, key=f"layer_{name}"))]
+            stop = min(len(t.tokens), end)
+            if start >= stop:
+                st.caption("This model read fewer tokens than the window start.")
+                continue
+            model_heatmaps(name, t, layer, _ranking(explanations.get(name), layer), start, stop)
+
+
+def model_heatmaps(name: str, t: Trace, layer: LayerTrace, ranking: UnitRanking | None, start: int, stop: int) -> None:
+    """One layer and direction of one model: the gates' means, a gate's units, one unit, the shaded review."""
+    order = ranking.order if ranking is not None else None
+    st.altair_chart(
+        charts.summary_chart(layer, t.tokens, start, stop, title=f"mean over all {layer.units} units"),
+        width="content",
+    )
+    if order is not None:
+        k = min(TOP_UNITS, layer.units)
+        title = f"mean over the {k} units with the largest effect on this verdict"
+        st.altair_chart(
+            charts.summary_chart(layer, t.tokens, start, stop, units=order[:k], title=title), width="content"
+        )
+        st.caption(text("explore", "Unit effect"))
+    value = st.selectbox("Detail: gate or state", layer.names, key=f"detail_{name}")
+    sort = (
+        st.radio("Sort units", ["by effect on this verdict", "by number"], key=f"sort_{name}", horizontal=True)
+        if order is not None
+        else "by number"
+    )
+    by_effect = order if sort.startswith("by effect") else None
+    st.altair_chart(charts.detail_chart(layer, value, t.tokens, start, stop, by_effect), width="content")
+    units = list(order) if order is not None else list(range(layer.units))
+    names = {
+        u: f"unit {u}" + (f" (#{r + 1}, {ranking.contributions[u]:+.2f} to the logit)" if ranking is not None else "")
+        for r, u in enumerate(units)
+    }
+    unit = st.selectbox(
+        "One unit along the review",
+        units,
+        # A new review or layer ranks the units anew: start again from its top unit.
+        key=f"unit_{name}_{zlib.crc32((layer.label + '|' + ' '.join(t.tokens)).encode())}",
+        format_func=names.__getitem__,
+    )
+    st.altair_chart(charts.unit_chart(layer, unit, t.tokens, start, stop), width="content")
+    shade = st.selectbox("Shade the review by", layer.names, key=f"shade_{name}")
+    st.markdown(charts.shaded_text(layer, shade, t.tokens, start, stop), unsafe_allow_html=True)
+
+
+def explore(models: dict) -> None:
+    review = review_input()
+    if review is None:
+        return
+    readings = read_all(models, review)
+    traces = show_verdicts(models, readings)
+    if not traces:
+        return
+    explanations = {name: readings[name][1] for name in traces}
+    start, end = window(traces)
+    word_attributions(explanations, start, end)
+    gate_heatmaps(models, traces, explanations, start, end)

@@ -1,0 +1,175 @@
+"""What the app loads and computes, cached: models, metrics, test predictions
+and reviews, and each model's reading of a review.
+
+Every cache is keyed by the file and its modification time, so a model
+retrained on disk is loaded again on the next run of the page, with no
+restart; a review's trace and explanation are kept per (model file, review),
+so changing a view option recomputes nothing. Models and their compiled
+passes are resources shared by every session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+from sentiment.analysis import explain
+from sentiment.analysis.explain import Explanation
+from sentiment.analysis.gradients import Reach, gradient_reach
+from sentiment.analysis.traces import Trace, trace
+from sentiment.data.imdb import load_reviews
+from sentiment.data.tables import TableConfig
+from sentiment.evaluation.predictions import load_test_predictions
+from sentiment.evaluation.results import MetricsFileError, RunMetrics, load_run_metrics
+from sentiment.network.model import ModelLoadError, load_model
+
+KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
+
+
+def mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return -1.0
+
+
+def model_files(folder: str) -> list[str]:
+    """The .keras files in ``folder``: LSTM, GRU, Elman first, then the rest by name."""
+    if not os.path.isdir(folder):
+        return []
+    names = [n for n in os.listdir(folder) if n.endswith(".keras") and not n.startswith(".")]
+    order = sorted(names, key=lambda n: (KNOWN_ORDER.index(n) if n in KNOWN_ORDER else len(KNOWN_ORDER), n))
+    return [os.path.join(folder, n) for n in order]
+
+
+@st.cache_resource(show_spinner="Loading a model ...", max_entries=16)
+def cached_model(path: str, modified: float):
+    del modified  # part of the cache key only: a rewritten file is a new entry
+    return load_model(path)
+
+
+def load_models(folder: str) -> tuple[dict, dict[str, str]]:
+    """({name: (path, model)}, {file: error}) for every .keras file in ``folder``."""
+    models, errors = {}, {}
+    for path in model_files(folder):
+        name = os.path.basename(path)[: -len(".keras")]
+        try:
+            models[name] = (path, cached_model(path, mtime(path)))
+        except ModelLoadError as err:
+            errors[os.path.basename(path)] = str(err)
+    return models, errors
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_metrics(path: str, modified: float) -> tuple[RunMetrics | None, str | None]:
+    del modified
+    try:
+        return load_run_metrics(path), None
+    except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
+        return None, str(err)
+
+
+def load_metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
+    """(metrics or None, problem or None) from ``folder``/metrics.json."""
+    path = os.path.join(folder, "metrics.json")
+    return _read_metrics(path, mtime(path))
+
+
+def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
+    """The models and metrics of a folder train.py wrote; a file that does not
+    load is named on the page, and the others still work."""
+    models, errors = load_models(folder)
+    metrics, problem = load_metrics(folder)
+    for file, message in errors.items():
+        st.error(f"**{file}** could not be loaded: {message}")
+    return models, metrics, problem
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_predictions(path: str, modified: float) -> dict | None:
+    del modified
+    return load_test_predictions(path) if os.path.isfile(path) else None
+
+
+def test_predictions(path: str) -> dict | None:
+    """test_predictions.npz, or None where there is none."""
+    return _read_predictions(path, mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_json(path: str, modified: float) -> dict | None:
+    del modified
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def json_file(path: str) -> dict | None:
+    """A JSON file beside the models (why_gates.json), or None where it is missing or unreadable."""
+    return _read_json(path, mtime(path))
+
+
+@st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
+def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
+    """{review id: text} of the test split at ``source`` (an aclImdb folder or
+    archive, or a table read as the run's ``options``, as JSON, say: its
+    columns and held-out split)."""
+    run = json.loads(options)
+    test = load_reviews(source, TableConfig.from_options(run), int(run.get("seed", 1337))).test
+    return dict(zip(test.ids, test.texts))
+
+
+# -- a model's reading of a review, once per (model file, review) ------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def read_review(path: str, modified: float, text: str) -> tuple[Trace, Explanation]:
+    """Every gate of the model in ``path`` on ``text``, and what decided its
+    verdict (word attributions, occlusion, unit ranking), from one compiled pass."""
+    return explain.trace_and_explain(cached_model(path, modified), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trace_review(path: str, modified: float, text: str) -> Trace:
+    """Every gate of the model in ``path`` on ``text``."""
+    return trace(cached_model(path, modified), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def reach_review(path: str, modified: float, text: str) -> Reach:
+    return gradient_reach(cached_model(path, modified), text)
+
+
+def side_by_side(calls: dict, ready: bool) -> dict:
+    """``{key: call()}``, in threads when ``ready`` (every pass the calls run
+    is compiled): TensorFlow lets go of Python while a compiled pass runs, so
+    on 2 cores two models take little more than one. Until then, one after
+    the other, in order: two compiles at once were slower than one after the
+    other, and a fixed order finds the programs an earlier start kept
+    (`keep_compiled_programs`). A ValueError (a review a model cannot read)
+    is returned in place of the result."""
+
+    def run(call):
+        try:
+            return call()
+        except ValueError as err:
+            return err
+
+    if not ready or len(calls) < 2:
+        return {key: run(call) for key, call in calls.items()}
+    ctx = get_script_run_ctx()
+
+    def in_thread(call):
+        add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
+        return run(call)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {key: pool.submit(in_thread, call) for key, call in calls.items()}
+        return {key: future.result() for key, future in futures.items()}

@@ -1,0 +1,99 @@
+"""Serve the Streamlit app on 127.0.0.1 for the browser test and benchmark_app.py."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP = os.path.join(ROOT, "app.py")
+# Headless Chromium from Debian's package, as the browser test and benchmark_app.py start it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class AppServerError(RuntimeError):
+    """The app did not come up in time (its log is in the message)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(models: str | os.PathLike, deadline_s: float = 90.0, env: dict | None = None) -> Iterator[str]:
+    """Starts ``streamlit run app.py`` on a free 127.0.0.1 port and yields its URL.
+
+    Args:
+        models: the folder of saved models the app loads (``$SENTIMENT_MODELS``).
+        deadline_s: how long to wait for the server's health check.
+        env: more environment variables for the app (e.g. ``SENTIMENT_LESSON``).
+
+    Raises:
+        AppServerError: the server exited or was not healthy within the
+            deadline; the message ends with its output.
+    """
+    port = free_port()
+    env = {**os.environ, "SENTIMENT_MODELS": os.fspath(models), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                APP,
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            end = time.monotonic() + deadline_s
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > end:
+                    log.seek(0)
+                    state = (
+                        f"exited with {server.returncode}"
+                        if server.poll() is not None
+                        else f"not up in {deadline_s:.0f} s"
+                    )
+                    raise AppServerError(f"streamlit {state}. Its output:\n{log.read()[-3000:]}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()

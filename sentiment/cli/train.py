@@ -1,0 +1,361 @@
+"""Train the sentiment models, score them on the test set beside the
+bag-of-n-grams baselines, and write them to --out.
+
+    python train.py --data ../shared/data/aclImdb_v1_labeled.tar.gz   # LSTM and GRU
+    python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
+    python train.py --config configs/lesson.toml --data PATH          # a variant: settings in a file
+    python train.py --data reviews.csv --text-column review --label-column sentiment   # your own reviews
+
+Writes to --out (default saved_models/, replacing the models and figures
+committed there): one <cell>.keras per model (raw text in, P(positive) out),
+metrics.json, test_predictions.npz, report.md, curves.png, and under runs/
+the best checkpoints, CSV and TensorBoard logs. TensorFlow's start-up lines
+and retracing warnings are hidden; --verbose shows them.
+"""
+
+# `main` is the run, in named steps: start the devices, load the data, train
+# each cell (once per seed, keeping the best on validation), fit the
+# baselines, write the run. train.py, at the top of the repository, checks
+# --data and loads TensorFlow quietly first.
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sentiment.cli.scoring import score_baseline
+from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
+from sentiment.data.batches import adaptable, batches, token_counts, token_ids
+from sentiment.data.imdb import load_reviews
+from sentiment.data.splits import DataError, Split, limit, train_val_split
+from sentiment.data.tables import TableConfig
+from sentiment.evaluation.metrics import add_comparisons, classification_metrics
+from sentiment.evaluation.predictions import (
+    PREDICTIONS,
+    load_test_predictions,
+    predict_token_ids,
+    save_test_predictions,
+)
+from sentiment.evaluation.results import (
+    DataSummary,
+    ModelResult,
+    RunMetrics,
+    display_name,
+    load_run_metrics,
+    run_name,
+    write_run_metrics,
+)
+from sentiment.network.cells import CELLS
+from sentiment.network.model import ModelConfig, build_model, classifier_of, make_vectorizer, preprocessor, save_model
+from sentiment.reporting.report import plot_curves, write_report
+from sentiment.training import devices
+from sentiment.training.baselines import BASELINES
+from sentiment.training.devices import DISTRIBUTE, DeviceConfig
+from sentiment.training.fit import FitConfig, TrainingError, fit
+
+
+@dataclass
+class RunConfig:
+    """The run: what to train on, which models, where to write them."""
+
+    data: str | None = option(
+        None,
+        "an aclImdb folder or its .tar.gz, or a CSV, JSON Lines or Parquet file of your own reviews",
+        default_text="tensorflow-datasets imdb_reviews",
+    )
+    out: str = option("saved_models", "output folder (the files named above in it are replaced)")
+    cells: list[str] = option(default_factory=lambda: ["lstm", "gru"], help="models to train, one per cell")
+    val_fraction: float = option(0.1, "share of the training reviews held out for validation", flag=False)
+    limit: int | None = option(None, "use only N training and N test reviews (quick runs)", default_text="all")
+    seeds: int = option(
+        1,
+        "train each cell this many times, with seeds --seed, --seed+1, ... (weights, dropout, batch order; the "
+        "split stays --seed's); the run with the best validation accuracy is kept as <cell>.keras, the others "
+        "go to runs/, and the report gives mean ± std and paired tests",
+    )
+    baseline: bool = option(True, "also fit the bag-of-n-grams baselines (TF-IDF and NBSVM)")
+    resume: bool = option(False, "continue an interrupted run from its last finished epoch")
+    add: bool = option(
+        False,
+        "add these models to the run already in --out (same data and split; its other models and baseline "
+        "are kept), e.g. a cell trained with its own learning rate",
+    )
+    verbose: bool = option(False, "show TensorFlow's log lines and warnings")
+
+    def validate(self) -> "RunConfig":
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError("val_fraction", "must be in (0, 1)", self.val_fraction)
+        if self.limit is not None and self.limit < 20:
+            raise ConfigError("limit", "must be at least 20 reviews", self.limit)
+        if self.seeds < 1:
+            raise ConfigError("seeds", "must be at least 1", self.seeds)
+        return self
+
+
+CONFIGS = (RunConfig, TableConfig, ModelConfig, FitConfig, DeviceConfig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every flag field of the run's settings as an option (the others: --config files)."""
+    own = ", ".join(f"{name} {cell.default_adversarial:g}" for name, cell in CELLS.items())
+    p = argparse.ArgumentParser(
+        prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_options(
+        p,
+        *CONFIGS,
+        skip=("cell",),  # --cells
+        overrides={
+            "cells": {"choices": list(CELLS)},
+            "distribute": {"choices": list(DISTRIBUTE)},
+            "adversarial": {"default": None, "default_text": f"each cell's own: {own}"},
+        },
+    )
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The run's settings: defaults, then a --config file, then the flags; every one checked."""
+    p = build_parser()
+    args = parse_with_config(p, argv, *CONFIGS)
+    try:
+        from_args(RunConfig, args).validate()
+        from_args(TableConfig, args).validate()
+        from_args(DeviceConfig, args).validate()
+        for cell in args.cells:
+            model_config(args, cell).validate()
+            fit_config(args, cell).validate()
+    except ConfigError as err:
+        p.error(err.for_option(flag=err.field in flag_fields(*CONFIGS)))
+    return args
+
+
+def model_config(args: argparse.Namespace, cell: str, seed: int | None = None) -> ModelConfig:
+    """The ModelConfig the settings describe, for ``cell`` (and a run's ``seed``)."""
+    return from_args(ModelConfig, args, cell=cell, seed=args.seed if seed is None else seed)
+
+
+def fit_config(args: argparse.Namespace, cell: str, seed: int | None = None) -> FitConfig:
+    """The FitConfig of the settings for ``cell``: --adversarial, or the cell's own step."""
+    step = CELLS[cell].default_adversarial if args.adversarial is None else args.adversarial
+    return from_args(FitConfig, args, adversarial=step, seed=args.seed if seed is None else seed)
+
+
+# -- the steps of a run ----------------------------------------------------------------------------
+
+
+@dataclass
+class RunData:
+    """What every model of a run reads: the splits, the vocabulary, each review's token ids."""
+
+    train: Split
+    val: Split
+    test: Split
+    summary: DataSummary
+    vocabulary: list[str]
+    ids: dict[str, list]  # "train", "val", "test": each review's kept token ids
+    test_lengths: np.ndarray  # tokens in each test review before the length limit
+
+
+def load_data(args: argparse.Namespace) -> RunData:
+    """The reviews of --data, split (validation grouped by movie where known),
+    the vocabulary adapted on the training split, and every review tokenized."""
+    print(f"Loading reviews from {args.data or 'tensorflow-datasets'} ...", flush=True)
+    reviews = load_reviews(args.data, from_args(TableConfig, args), args.seed)
+    train_all, test = limit(reviews.train, args.limit, args.seed), limit(reviews.test, args.limit, args.seed)
+    train, val = train_val_split(train_all, args.val_fraction, args.seed)
+    val_split = f"grouped by {reviews.group_name}" if train_all.groups is not None else "stratified"
+    print(f"{len(train):,} training, {len(val):,} validation ({val_split}), {len(test):,} test reviews")
+    print("".join(f"  {note}\n" for note in reviews.notes), end="")
+    vectorizer = make_vectorizer(args.vocab_size)
+    vectorizer.adapt(adaptable(train.texts), batch_size=1024)
+    vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
+    print(f"Vocabulary: {len(vocabulary):,} words")
+    to_ids = preprocessor(model_config(args, args.cells[0]), vocabulary)  # the same for every cell
+    summary = DataSummary(
+        reviews.source, len(train), len(val), len(test), val_split, args.limit, reviews.notes, reviews.label_map
+    )
+    ids = {part: token_ids(s.texts, to_ids) for part, s in (("train", train), ("val", val), ("test", test))}
+    return RunData(train, val, test, summary, vocabulary, ids, token_counts(test.texts, vectorizer))
+
+
+def train_once(args, data: RunData, cell: str, seed: int, workdir: str) -> tuple[keras.Model, ModelResult, np.ndarray]:
+    """One model of ``cell`` trained with ``seed``: the model (its best
+    weights), its figures and its test P(positive)."""
+    name = cell if args.seeds == 1 else run_name(cell, seed)
+    keras.utils.set_random_seed(seed)
+    fit_cfg, config = fit_config(args, cell, seed), model_config(args, cell, seed)
+    model = build_model(config, data.vocabulary)
+    train_ds = batches(data.ids["train"], data.train.labels, args.batch_size, shuffle=True, seed=seed)
+    val_ds = batches(data.ids["val"], data.val.labels, 256, shuffle=False)
+    print(f"\n== {name.upper()}: {model.count_params():,} parameters")
+    result = fit(model, train_ds, val_ds, fit_cfg, workdir, name, resume=args.resume, jit=args.jit)
+    start = time.perf_counter()
+    probs = predict_token_ids(classifier_of(model), data.ids["test"])
+    test_seconds = time.perf_counter() - start
+    test = classification_metrics(data.test.labels, probs, data.test_lengths)
+    epochs, tokens = result.epochs_this_run, int(sum(len(x) for x in data.ids["train"]))
+    run = ModelResult(
+        file=f"{cell}.keras" if args.seeds == 1 else f"runs/{name}.keras",
+        test=test,
+        parameters=int(model.count_params()),
+        train_seconds=round(result.seconds, 1),
+        epochs_run=int(result.epochs_run),
+        best_epoch=int(result.best_epoch or result.epochs_run),
+        best_val_accuracy=result.val_accuracy_at_best(),
+        train_reviews_per_s=round(len(data.train) * epochs / result.seconds, 1),
+        train_tokens_per_s=round(tokens * epochs / result.seconds, 1),
+        test_reviews_per_s=round(len(data.test) / test_seconds, 1),
+        model_config=config.to_dict(),
+        fit_config=asdict(fit_cfg),
+        history=result.history,
+        seed=seed,
+    )
+    auc = "n/a" if test.roc_auc is None else f"{test.roc_auc:.4f}"
+    print(
+        f"{name.upper()} test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, ROC-AUC {auc}; "
+        f"validation accuracy {run.best_val_accuracy:.4f}"
+    )
+    return model, run, probs
+
+
+def train_cell(args, data: RunData, cell: str, summary: RunMetrics, test_probs: dict, workdir: str) -> None:
+    """``cell`` trained once per seed; the run with the best validation
+    accuracy (the first on a tie: the test set chooses nothing) is saved as
+    <cell>.keras and recorded as the cell's model, the others under runs/."""
+    kept = None
+    for seed in range(args.seed, args.seed + args.seeds):
+        model, run, probs = train_once(args, data, cell, seed, workdir)
+        summary.runs.setdefault(cell, []).append(run)
+        test_probs[cell if args.seeds == 1 else run_name(cell, seed)] = probs
+        if args.seeds > 1:
+            save_model(model, os.path.join(args.out, run.file))
+        if kept is None or run.best_val_accuracy > kept[1].best_val_accuracy:
+            kept = (model, run)
+        del model
+    model, run = kept
+    summary.models[cell] = dataclasses.replace(run, file=f"{cell}.keras")
+    test_probs[cell] = test_probs[cell if args.seeds == 1 else run_name(cell, run.seed)]
+    save_model(model, os.path.join(args.out, f"{cell}.keras"))
+    note = f" (seed {run.seed}, best validation accuracy of {args.seeds} runs)" if args.seeds > 1 else ""
+    print(f"Saved {os.path.join(args.out, cell + '.keras')}{note}")
+
+
+def fit_baselines(data: RunData, seed: int, summary: RunMetrics, test_probs: dict) -> None:
+    for key in BASELINES:
+        print(f"\n== {display_name(key)} baseline")
+        summary.baselines[key], test_probs[key] = score_baseline(
+            key, data.train, data.val, data.test, seed, data.test_lengths
+        )
+        print(f"{display_name(key)} test accuracy {summary.baselines[key].test.accuracy:.4f}")
+
+
+def added_to(out: str, summary: RunMetrics, test_ids: list[str], test_probs: dict) -> tuple[RunMetrics, dict]:
+    """This run's models added to the run already in ``out`` (--add): its
+    models, baseline and options are kept, this run's models replace any of
+    the same name. Refused (ValueError) unless both read the same data."""
+    earlier = load_run_metrics(os.path.join(out, "metrics.json"))
+    same = (earlier.data.source, earlier.data.train, earlier.data.val, earlier.data.test, earlier.vocabulary_size)
+    if same != (summary.data.source, summary.data.train, summary.data.val, summary.data.test, summary.vocabulary_size):
+        raise ValueError(f"--add: the run in {out} read other data or another split; train into another --out.")
+    saved = load_test_predictions(os.path.join(out, PREDICTIONS))
+    if saved["ids"] != list(test_ids):
+        raise ValueError(f"--add: the test reviews of the run in {out} differ from this run's.")
+    summary.models = {**earlier.models, **summary.models}
+    summary.runs = {**earlier.runs, **summary.runs}
+    summary.baselines = summary.baselines or earlier.baselines
+    summary.command = f"{earlier.command} && {summary.command}"
+    summary.options = {**earlier.options, "added": [*earlier.options.get("added", []), summary.options]}
+    return summary, {**saved["probs"], **test_probs}
+
+
+def write_run(out: str, summary: RunMetrics, data: RunData, test_probs: dict) -> None:
+    """The paired tests, then metrics.json, test_predictions.npz, report.md
+    and curves.png, each written whole (a temporary file, then a rename)."""
+    add_comparisons(summary, data.test.labels, test_probs, data.test_lengths)
+    for c in summary.comparisons:
+        print(c.sentence(display_name(c.first), display_name(c.second)))
+    summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
+    write_run_metrics(os.path.join(out, "metrics.json"), summary)
+    save_test_predictions(
+        os.path.join(out, PREDICTIONS), data.test.ids, data.test.labels, data.test_lengths, test_probs
+    )
+    write_report(os.path.join(out, "report.md"), summary)
+    histories = {name.upper(): m.history for name, m in summary.models.items()}
+    plot_curves(os.path.join(out, "curves.png"), histories)
+    models = ", ".join(f"{c}.keras" for c in summary.models)
+    print(f"\nWrote {out}/: {models}, metrics.json, {PREDICTIONS}, report.md, curves.png")
+
+
+def new_summary(args: argparse.Namespace, argv: list[str], data: RunData) -> RunMetrics:
+    return RunMetrics(
+        command="python " + " ".join(shlex.quote(x) for x in ["train.py", *argv]),
+        finished="",  # set when done
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        data=data.summary,
+        vocabulary_size=len(data.vocabulary),
+        options={**vars(args), "adversarial": {cell: fit_config(args, cell).adversarial for cell in args.cells}},
+        models={},
+    )
+
+
+def start_devices(args: argparse.Namespace) -> bool:
+    """Sets the devices up (before TensorFlow runs an op), seeds everything;
+    whether this process writes the run's results (the chief of a cluster)."""
+    strategy = devices.start(from_args(DeviceConfig, args))
+    tf.distribute.experimental_set_strategy(strategy)  # models and optimizers are made under it from here on
+    print(f"Training on {devices.describe(strategy)}", flush=True)
+    args.out = devices.output_folder(args.out, strategy)
+    keras.utils.set_random_seed(args.seed)
+    if not args.jit:  # same seed and data, same figures on one machine (Keras refuses it with XLA)
+        tf.config.experimental.enable_op_determinism()
+    return devices.is_chief(strategy)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    chief = start_devices(args)
+    workdir = os.path.join(args.out, "runs")
+    os.makedirs(workdir, exist_ok=True)
+    try:
+        data = load_data(args)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    summary, test_probs = new_summary(args, argv, data), {}
+    try:
+        for cell in args.cells:
+            train_cell(args, data, cell, summary, test_probs, workdir)
+    except TrainingError as err:
+        print(f"error: {err.for_option()}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130  # fit() said where the best checkpoint is
+    if args.seeds == 1:
+        summary.runs = {}  # one run per cell: models says it all
+    if not chief:  # another worker of a cluster: the chief writes the results
+        shutil.rmtree(args.out, ignore_errors=True)
+        print("\nDone: this worker's share of training; the chief wrote the results.")
+        return 0
+    if args.baseline:
+        fit_baselines(data, args.seed, summary, test_probs)
+    if args.add:
+        try:
+            summary, test_probs = added_to(args.out, summary, data.test.ids, test_probs)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    write_run(args.out, summary, data, test_probs)
+    return 0

@@ -1,0 +1,190 @@
+"""Altair charts for the "Why gates?" tab: accuracy by length, gradient reach,
+gradient norms in training, gate saturation, retention."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from sentiment.analysis.gradients import Reach
+from sentiment.evaluation.results import ClassificationMetrics, RunMetrics
+from sentiment.reporting.charts import legend, token_spans
+
+RETENTION_COLORS = {"negative": (255, 255, 255), "positive": (30, 90, 200)}
+# One colour per cell in every chart of the tab: the two simple RNNs warm, the gated cells cool.
+CELL_COLORS = {"ELMAN": "#d62728", "JORDAN": "#ff7f0e", "LSTM": "#1f77b4", "GRU": "#2ca02c"}
+
+
+def _model_color(names) -> alt.Color:
+    names = list(dict.fromkeys(names))
+    known = [n for n in CELL_COLORS if n in names] + [n for n in names if n not in CELL_COLORS]
+    palette = [CELL_COLORS.get(n, "#7f7f7f") for n in known]
+    return alt.Color("model:N", scale=alt.Scale(domain=known, range=palette), title="model")
+
+
+def by_length_chart(results: dict[str, ClassificationMetrics]) -> alt.Chart | None:
+    """Test accuracy per review-length bucket, a line per model."""
+    rows = [
+        {"model": name, "length": b.label, "order": i, "accuracy": b.accuracy, "reviews": b.n}
+        for name, t in results.items()
+        for i, b in enumerate(t.by_length)
+        if b.accuracy is not None
+    ]
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    order = list(dict.fromkeys(df.sort_values("order")["length"]))
+    return (
+        alt.Chart(df, width=520, height=260)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("length:N", sort=order, title="review length (tokens)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format="%"), title="test accuracy"),
+            color=alt.Color("model:N", title="model", legend=alt.Legend(labelLimit=260)),
+            tooltip=["model", "length", alt.Tooltip("accuracy:Q", format=".2%"), alt.Tooltip("reviews:Q", format=",")],
+        )
+    )
+
+
+def reach_chart(reaches: dict[str, Reach], kind: str) -> alt.Chart:
+    """One review: gradient norm (``kind``: "embedding" or "recurrence") by
+    distance from the end, log-log, a line per model; each curve divided by
+    its value at the last token."""
+    rows = []
+    for name, r in reaches.items():
+        curve = getattr(r, kind)
+        base = curve[-1] if curve[-1] > 0 else 1.0
+        for token, d, v in zip(r.tokens, r.distance, curve):
+            rows.append({"model": name, "distance": int(d) + 1, "token": token, "norm": max(float(v / base), 1e-12)})
+    return (
+        alt.Chart(pd.DataFrame(rows), width=520, height=280)
+        .mark_line(point=alt.OverlayMarkDef(size=12))
+        .encode(
+            x=alt.X("distance:Q", scale=alt.Scale(type="log"), title="tokens from the end of the review (1: the last)"),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="gradient norm / its value at the last token"),
+            color=_model_color(reaches),
+            tooltip=["model", "token", "distance", alt.Tooltip("norm:Q", format=".2e")],
+        )
+    )
+
+
+def reach_profile_chart(analysis: dict, kind: str) -> alt.Chart:
+    """Many reviews: the median (line) and quartiles (band) of the normalised
+    gradient norm by distance from the end, trained beside untrained."""
+    rows = []
+    for name, entry in analysis["models"].items():
+        for state, label in (("trained", "trained"), ("initial", "at initialisation")):
+            p = entry[state]["reach"][kind]
+            for d, med, lo, hi, n in zip(p["distance"], p["median"], p["q25"], p["q75"], p["n"]):
+                if med is not None and n >= 20:  # too few reviews that long: no summary
+                    rows.append(
+                        {
+                            "model": name.upper(),
+                            "state": label,
+                            "distance": d + 1,
+                            "median": max(med, 1e-12),
+                            "q25": max(lo, 1e-12),
+                            "q75": max(hi, 1e-12),
+                            "reviews": n,
+                        }
+                    )
+    df = pd.DataFrame(rows)
+    base = alt.Chart(df).encode(
+        x=alt.X("distance:Q", scale=alt.Scale(type="log"), title="tokens from the end (1: the last)"),
+        color=_model_color(df["model"]),
+    )
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("q25:Q", scale=alt.Scale(type="log")), y2="q75:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("median:Q", scale=alt.Scale(type="log"), title="gradient norm / value at the last token"),
+        tooltip=["model", "state", "distance", alt.Tooltip("median:Q", format=".2e"), "reviews"],
+    )
+    return (
+        (band + line)
+        .properties(width=340, height=260)
+        .facet(column=alt.Column("state:N", title=None, sort=["trained"]))
+    )
+
+
+def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
+    """Per epoch and model: the median and largest global gradient norm before clipping."""
+    rows = []
+    for name, m in metrics.models.items():
+        h = m.history
+        clip = m.fit_config.get("clipnorm")
+        for e, (med, top, share) in enumerate(
+            zip(h.get("grad_norm_median", []), h.get("grad_norm_max", []), h.get("clipped_share", [])), start=1
+        ):
+            for stat, v in (("median", med), ("largest", top)):
+                rows.append(
+                    {
+                        "model": name.upper(),
+                        "epoch": e,
+                        "statistic": stat,
+                        "norm": v,
+                        "clipped": share,
+                        "clipnorm": clip,
+                    }
+                )
+    if not rows:
+        return None
+    return (
+        alt.Chart(pd.DataFrame(rows), width=360, height=240)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:O"),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="global gradient norm before clipping"),
+            strokeDash=alt.StrokeDash("statistic:N", title="per epoch"),
+            color=_model_color(pd.DataFrame(rows)["model"]),
+            tooltip=[
+                "model",
+                "epoch",
+                "statistic",
+                alt.Tooltip("norm:Q", format=".3g"),
+                alt.Tooltip("clipped:Q", format=".0%", title="steps clipped"),
+                "clipnorm",
+            ],
+        )
+    )
+
+
+def saturation_chart(analysis: dict) -> alt.Chart | None:
+    """Per unit: the share of tokens where a gate is below 0.1 (x) and above 0.9 (y)."""
+    rows = []
+    for name, entry in analysis["models"].items():
+        for label, gates in entry["trained"].get("saturation", {}).items():
+            for gate, (below, above) in gates.items():
+                rows += [
+                    {"model": name.upper(), "layer": label, "gate": gate, "unit": u, "shut": b, "open": a}
+                    for u, (b, a) in enumerate(zip(below, above))
+                ]
+    if not rows:
+        return None
+    return (
+        alt.Chart(pd.DataFrame(rows), width=150, height=150)
+        .mark_circle(size=40, opacity=0.7)
+        .encode(
+            # (field names without dots: Vega-Lite reads "a.b" as a nested field)
+            x=alt.X("shut:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens < 0.1 (shut)"),
+            y=alt.Y("open:Q", scale=alt.Scale(domain=[0, 1]), title="share of tokens > 0.9 (open)"),
+            color=_model_color([r["model"] for r in rows]),
+            tooltip=[
+                "model",
+                "layer",
+                "gate",
+                "unit",
+                alt.Tooltip("shut:Q", format=".0%", title="< 0.1"),
+                alt.Tooltip("open:Q", format=".0%", title="> 0.9"),
+            ],
+        )
+        .facet(column=alt.Column("gate:N", title=None))
+    )
+
+
+def retention_text(tokens: list[str], kept: np.ndarray, start: int = 0, end: int | None = None) -> str:
+    """The review, each token shaded by the mean share of what was written
+    there that is still kept at the end (white: nothing; blue: all of it)."""
+    end = len(tokens) if end is None else end
+    mean = kept.mean(axis=1)
+    body = token_spans(tokens[start:end], mean[start:end], 0.0, 1.0, "kept at the end", RETENTION_COLORS, start)
+    return f'<div style="line-height:1.9">{body}</div>' + legend(0.0, 1.0, "forgotten", "kept", RETENTION_COLORS)
