@@ -1,41 +1,42 @@
 """Inside LSTM and GRU gates: type a movie review, see what each model's gates do.
 
-    streamlit run app.py
+    python app.py                 # or: streamlit run app.py (Streamlit's options work with both)
 
-Loads every model in saved_models/ (or $SENTIMENT_MODELS), made by train.py.
-Each tab is a module of `sentiment.app`; their long texts are markdown files
-in sentiment/app/texts/.
-
-Environment:
-    SENTIMENT_MODELS    the folder of models (default: saved_models)
-    SENTIMENT_LESSON    the last-state models of "Why gates?" (default: <models>/lesson)
-    SENTIMENT_DATA      where the test reviews are (default: the --data the models were trained on)
-    SENTIMENT_XLA_CACHE where compiled programs are kept between starts (default: ~/.cache/sentiment;
-                        empty: nowhere)
+Loads every model in saved_models/ (or $SENTIMENT_MODELS), made by train.py;
+`sentiment.app.settings` lists the environment variables it reads. Each tab is a
+module of `sentiment.app`; their long texts are markdown files in
+sentiment/app/texts/. `python app.py` starts Streamlit's server at once and
+loads the models meanwhile (`sentiment.app.launch`); `streamlit run app.py`
+loads them with the first page.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 
-import streamlit as st
+if __name__ == "__main__" and "streamlit" not in sys.modules:  # `python app.py`, not a page's run: serve
+    from sentiment.app.launch import serve
 
-from sentiment.analysis.passes import keep_compiled_programs
-from sentiment.app import loaders
-from sentiment.app.compare import compare, disagreements
-from sentiment.app.explore import current_review, explore
-from sentiment.app.texts import text
-from sentiment.app.why_gates import why_gates
-from sentiment.evaluation.results import RunMetrics
-from sentiment.network.cells import CELLS
-from sentiment.network.model import recurrent_cell_name
-from sentiment.reporting import charts
+    sys.exit(serve(__file__))
 
-MODELS_DIR = os.environ.get("SENTIMENT_MODELS", "saved_models")
-LESSON_DIR = os.environ.get("SENTIMENT_LESSON", os.path.join(MODELS_DIR, "lesson"))
-DATA = os.environ.get("SENTIMENT_DATA")
-XLA_CACHE = os.environ.get("SENTIMENT_XLA_CACHE")
+# A page's run, from here on. (Imported after the branch above: they load TensorFlow, which `python app.py`
+# loads beside the starting server instead.)
+import streamlit as st  # noqa: E402
+
+from sentiment.app import loaders  # noqa: E402
+from sentiment.app.compare import compare, disagreements  # noqa: E402
+from sentiment.app.explore import current_review, explore  # noqa: E402
+from sentiment.app.launch import warm_up  # noqa: E402
+from sentiment.app.settings import from_environment  # noqa: E402
+from sentiment.app.texts import text  # noqa: E402
+from sentiment.app.why_gates import why_gates  # noqa: E402
+from sentiment.evaluation.results import RunMetrics  # noqa: E402
+from sentiment.network.cells import CELLS  # noqa: E402
+from sentiment.network.model import recurrent_cell_name  # noqa: E402
+from sentiment.reporting import charts  # noqa: E402
+
 TABS = ["Explore a review", "Compare LSTM vs GRU", "Why gates?"]
+SETTINGS = from_environment()
 
 
 def sidebar(models: dict, metrics: RunMetrics | None, metrics_problem: str | None) -> None:
@@ -56,14 +57,13 @@ def sidebar(models: dict, metrics: RunMetrics | None, metrics_problem: str | Non
 
 
 def main() -> None:
-    if XLA_CACHE != "":
-        keep_compiled_programs(XLA_CACHE or None)  # before the first compile; a no-op after
+    warm_up(SETTINGS)  # once per server: a no-op after the first page (and under `python app.py`)
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
     st.title("Inside LSTM and GRU gates")
     st.caption(text("page", "Caption"))
-    models, metrics, metrics_problem = loaders.load_run(MODELS_DIR)
+    models, metrics, metrics_problem = loaders.load_run(SETTINGS.models)
     if not models:
-        st.warning(text("page", "No models", folder=MODELS_DIR))
+        st.warning(text("page", "No models", folder=SETTINGS.models))
         return
     sidebar(models, metrics, metrics_problem)
     # Only the open tab runs ("rerun" makes the tabs track which one is open).
@@ -75,10 +75,10 @@ def main() -> None:
         with compare_tab:
             compare(metrics, metrics_problem)
             if metrics is not None:
-                disagreements(metrics, MODELS_DIR, DATA, TABS[0])
+                disagreements(metrics, SETTINGS.models, SETTINGS.data, TABS[0])
     if why_tab.open:
         with why_tab:
-            why_gates(LESSON_DIR, metrics, current_review())
+            why_gates(SETTINGS.lesson, metrics, current_review())
 
 
 main()

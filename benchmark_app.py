@@ -1,253 +1,231 @@
-"""How fast the app answers: first page load after start, and a warm explanation.
+"""How fast the app answers, as a user meets it: from starting the server to
+the first verdict, the explanations and each tab; warm; and ten users at once.
 
-    python benchmark_app.py                  # models in saved_models/
-    python benchmark_app.py --models DIR --chromium /usr/bin/chromium
+    python benchmark_app.py                      # models in saved_models/, lesson models in saved_models/lesson/
+    python benchmark_app.py --models DIR --lesson DIR --chromium /usr/bin/chromium
 
-Measures (1) in the same Python process as the app would, the time to read and
-explain a 1,200-token review (the models read 800 of it) with every saved
-model, warm: the traces, integrated gradients, occlusion and the unit ranking.
-Two ways, interleaved, each a median over --repeats: "before", the separate,
-uncompiled functions the app ran until the compiled pass (they are still the
-reference and the fallback: `trace_through_keras`, `integrated_gradients`,
-`occlusion`, `unit_contributions`), each stage timed; and "now", what the app
-runs: one compiled pass per model (`trace_and_explain`), the models one after
-the other and side by side in threads, as the app runs them. (2) The Why
-gates? tab's live views. (3) Starting `streamlit run app.py` on 127.0.0.1 and
-opening it in headless Chromium, the time from starting the server to every
-model's prediction, attributions and heatmaps on screen: with an empty cache
-of compiled programs, then again with the programs the first start kept.
-Writes app_timing.json to --out (default benchmarks/).
+Side by side in one run, on this machine:
+
+- start: `streamlit run app.py` started on 127.0.0.1 and the page opened in
+  headless Chromium at once; the seconds from starting the server to (1)
+  every model's verdict on screen, (2) the word attributions, (3) the gate
+  heatmaps; then (4) the compare tab and (5) the "Why gates?" tab opened, each
+  timed from its click (after the explore tab had answered). Twice: with no
+  compiled programs kept ("cold": an empty XLA cache), then with the ones the
+  first start kept.
+- warm: a 1,200-token review (the models read 800) read by every model as the
+  app reads it, once everything is compiled: the verdicts, then each model's
+  trace and explanation (side by side, as the app runs them); medians.
+- first explanation, two ways, each in a fresh process: the uncompiled
+  functions through Keras's loop against compiling the passes (cold) or
+  loading them (kept): whether a page asked for before its pass is ready should
+  take the uncompiled path or wait.
+- ten sessions: one server (kept programs), ten pages of one browser opened
+  together, each typing a different review; each one's seconds from opening
+  to its first verdicts and to the answer to its own review (its
+  attributions), and any exception in the server's log.
+
+Writes app_timing.json to --out (default benchmarks/) and prints the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.abspath(__file__))
 REVIEW = " ".join(["the film was not bad at all and the acting felt honest"] * 100)  # 1,200 tokens
 
 
-def page_load_seconds(models: str, chromium: str, env: dict | None = None) -> float:
-    from playwright.sync_api import sync_playwright
-
-    from sentiment.app.server import CHROMIUM_ARGS, serve_app
-
-    start = time.perf_counter()
-    with serve_app(models, deadline_s=120, env=env) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(url)
-        n = len([f for f in os.listdir(models) if f.endswith(".keras")])
-        page.wait_for_function(
-            f"document.querySelectorAll('[data-testid=\"stMetric\"]').length >= {n} && "
-            f"document.querySelectorAll('.vega-embed').length >= {2 * n} && "
-            "document.querySelectorAll(\"span[title*='share of P(positive)']\").length > 0",
-            timeout=180_000,
-        )
-        seconds = time.perf_counter() - start
-        browser.close()
-    return seconds
+def keras_files(folder: str) -> list[str]:
+    return sorted(f for f in os.listdir(folder) if f.endswith(".keras"))
 
 
-def _ms(seconds: list[float]) -> float:
-    return round(1000 * statistics.median(seconds), 1)
+TABS = {"compare": ("Compare LSTM vs GRU", "Is the difference real?"), "why_gates": ("Why gates?", "Gate saturation")}
 
 
-def warm_timings_ms(models: str, repeats: int = 7) -> dict:
-    """Median warm times of the explore tab's work for `REVIEW`: before (the
-    separate uncompiled functions, per stage) and now (one compiled pass per
-    model), interleaved in this process."""
-    from sentiment.analysis import explain as ex
-    from sentiment.analysis.traces import trace_through_keras
-    from sentiment.network.model import load_model
+def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
+    """One server start, its page opened at once: the seconds from starting
+    the server to each stage of the explore tab, then each tab's first open
+    from its click. The page's own clock times each stage (`browser.watch`)."""
+    from sentiment.app import browser
+    from sentiment.app.server import serve_app
 
-    loaded = {f[:-6]: load_model(os.path.join(models, f)) for f in sorted(os.listdir(models)) if f.endswith(".keras")}
+    n = len(keras_files(models))
     stages = {
-        "trace": trace_through_keras,
-        "integrated_gradients": ex.integrated_gradients,
-        "occlusion": ex.occlusion,
-        "unit_ranking": ex.unit_contributions,
+        "verdicts": browser.verdicts_shown(n),
+        "attributions": browser.ATTRIBUTIONS,
+        "heatmaps": browser.charts_shown(2 * n),
+        **{tab: f"document.body.innerText.includes({shown!r})" for tab, (_, shown) in TABS.items()},
     }
+    env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
+    with serve_app(models, deadline_s=120, env=env, launcher=launcher) as server, browser.chromium() as chrome:
+        page = chrome.new_page(viewport=browser.VIEWPORT)
+        browser.watch(page, stages)
+        opened = time.perf_counter() - server.started
+        page.goto(server.url, timeout=120_000)
+        browser.wait_until(page, " && ".join(f"({stages[k]})" for k in ("verdicts", "attributions", "heatmaps")))
+        out = {"server_up_s": opened}
+        clicked = {}
+        for tab, (name, _) in TABS.items():
+            clicked[tab] = browser.now(page)
+            page.get_by_role("tab", name=name).click()
+            browser.wait_until(page, stages[tab], timeout_ms=300_000)
+        when = browser.seen(page)
+        for stage in ("verdicts", "attributions", "heatmaps"):
+            out[f"{stage}_s"] = opened + when[stage]
+        for tab in TABS:
+            out[f"{tab}_tab_s"] = when[tab] - clicked[tab]
+        out["exceptions"] = browser.exceptions(page)
+        out["server_log_errors"] = [line for line in server.log().splitlines() if "Traceback" in line]
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
-    def both_in_threads():
-        with ThreadPoolExecutor(len(loaded)) as pool:
-            return list(pool.map(lambda m: ex.trace_and_explain(m, REVIEW), loaded.values()))
 
-    first = {}
-    for name, model in loaded.items():  # the first call of each builds its traced graphs and compiled programs
-        for fn in stages.values():
-            fn(model, REVIEW)
-        start = time.perf_counter()
-        ex.trace_and_explain(model, REVIEW)
-        first[name] = round(time.perf_counter() - start, 1)
-    before = {name: {stage: [] for stage in stages} for name in loaded}
-    now = {name: [] for name in loaded}
-    totals = {"before": [], "now, one model after the other": [], "now": []}
-    for _ in range(repeats):
-        total = 0.0
-        for name, model in loaded.items():
-            for stage, fn in stages.items():
-                start = time.perf_counter()
-                fn(model, REVIEW)
-                before[name][stage].append(time.perf_counter() - start)
-                total += before[name][stage][-1]
-        totals["before"].append(total)
-        total = 0.0
-        for name, model in loaded.items():
-            start = time.perf_counter()
-            ex.trace_and_explain(model, REVIEW)
-            now[name].append(time.perf_counter() - start)
-            total += now[name][-1]
-        totals["now, one model after the other"].append(total)
-        start = time.perf_counter()
-        both_in_threads()
-        totals["now"].append(time.perf_counter() - start)
-    steps = {name: ex.explain(model, REVIEW).attribution.steps for name, model in loaded.items()}
+def ten_sessions(models: str, lesson: str, cache: str) -> dict:
+    """Ten pages opened together on one server, each typing its own review:
+    seconds from opening to its first verdicts and to its answer (its own
+    review's attributions), and any exception in the server's log."""
+    from sentiment.app import browser
+    from sentiment.app.server import serve_app
+
+    env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
+    with serve_app(models, deadline_s=120, env=env) as server:
+        pages = browser.sessions_at_once(server.url, len(keras_files(models)))
+        log = server.log()
     return {
-        "models": list(loaded),
-        "review_tokens": len(REVIEW.split()),
-        "repeats": repeats,
-        "before": {
-            "per_model_ms": {name: {st: _ms(t) for st, t in per.items()} for name, per in before.items()},
-            "all_models_ms": _ms(totals["before"]),
-        },
-        "now": {
-            "per_model_ms": {name: _ms(t) for name, t in now.items()},
-            "integrated_gradients_steps": steps,
-            "all_models_one_after_the_other_ms": _ms(totals["now, one model after the other"]),
-            "all_models_ms": _ms(totals["now"]),
-            "first_call_s": first,
-        },
-        "all_models_ms": _ms(totals["now"]),
+        "sessions": len(pages),
+        "first_verdicts_s": [round(p["verdicts"], 1) for p in pages],
+        "answer_s": [round(p["answer"], 1) for p in pages],
+        "slowest_answer_s": round(max(p["answer"] for p in pages), 1),
+        "wrong_answers": sum(len(p["others"]) for p in pages),
+        "exceptions_on_pages": sum(p["exceptions"] for p in pages),
+        "server_log_errors": [line for line in log.splitlines() if "Traceback" in line],
     }
 
 
-def warm_why_gates_ms(lesson: str, repeats: int = 7) -> dict:
-    """Median warm time of the Why-gates tab's live views for `REVIEW`: the
-    gradient reach of every lesson model and the traces retention reads (the
-    gated ones). Before (through Keras's loop, uncompiled), now one model after
-    the other, and now side by side in threads, as the app runs them;
-    interleaved."""
-    from sentiment.analysis import explain as ex
-    from sentiment.analysis.gradients import Reach, gradient_reach, reach_of_ids, retention
-    from sentiment.analysis.traces import trace, trace_through_keras
-    from sentiment.network.model import load_model, recurrent_cell_name
+WARM = """
+import json, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from sentiment.analysis.explain import trace_and_explain
+from sentiment.analysis.passes import passes_of
+from sentiment.analysis.reader import reader_of
+from sentiment.network.model import load_model
 
-    loaded = {f[:-6]: load_model(os.path.join(lesson, f)) for f in sorted(os.listdir(lesson)) if f.endswith(".keras")}
-    gated = {name for name, m in loaded.items() if recurrent_cell_name(m) in ("lstm", "gru")}
-
-    def uncompiled(name):
-        model = loaded[name]
-        embedding, recurrence = reach_of_ids(model, ex.review_ids(model, REVIEW)[None])
-        Reach([], embedding[0], recurrence[0])
-        if name in gated:
-            retention(trace_through_keras(model, REVIEW))
-
-    def compiled(name):
-        gradient_reach(loaded[name], REVIEW)
-        if name in gated:
-            retention(trace(loaded[name], REVIEW))
-
-    def side_by_side():
-        with ThreadPoolExecutor(len(loaded)) as pool:
-            list(pool.map(compiled, loaded))
-
-    first = {}
-    for name in loaded:  # builds the traced graphs and compiles the programs
-        uncompiled(name)
-        start = time.perf_counter()
-        compiled(name)
-        first[name] = round(time.perf_counter() - start, 1)
-    runs = {
-        "before": lambda: [uncompiled(n) for n in loaded],
-        "one after the other": lambda: [compiled(n) for n in loaded],
-    }
-    runs["side by side"] = side_by_side
-    times = {key: [] for key in runs}
+paths, review, repeats = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+models = [load_model(p) for p in paths]
+for m in models:
+    reader_of(m).warm_verdicts()
+    passes_of(m).warm("explain", "path")
+    trace_and_explain(m, review)
+verdicts, readings = [], []
+with ThreadPoolExecutor(len(models)) as pool:
     for _ in range(repeats):
-        for key, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[key].append(time.perf_counter() - start)
-    return {
-        "lesson_models": list(loaded),
-        "why_gates_before_ms": _ms(times["before"]),
-        "why_gates_one_after_the_other_ms": _ms(times["one after the other"]),
-        "why_gates_ms": _ms(times["side by side"]),
-        "why_gates_first_call_s": first,  # the compiles, with this process's cache of compiled programs (none kept)
-    }
+        t = time.perf_counter()
+        list(pool.map(lambda m: reader_of(m).verdict(review), models))
+        verdicts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        list(pool.map(lambda m: trace_and_explain(m, review), models))
+        readings.append(time.perf_counter() - t)
+print(json.dumps({"verdicts_ms": 1000 * statistics.median(verdicts), "explain_ms": 1000 * statistics.median(readings)}))
+"""
+
+FIRST = """
+import json, sys, time
+from sentiment.analysis import explain
+from sentiment.analysis.passes import keep_compiled_programs, passes_of
+from sentiment.network.model import load_model
+
+path, review, route, cache = sys.argv[1:5]
+keep_compiled_programs(cache)
+model = load_model(path)
+t = time.perf_counter()
+if route == "uncompiled":
+    units = explain.unit_contributions(model, review)
+    explain.Explanation(explain.integrated_gradients(model, review), explain.occlusion(model, review), *units)
+    from sentiment.analysis.traces import trace_through_keras
+    trace_through_keras(model, review)
+else:
+    passes_of(model).warm("explain", "path")
+    explain.trace_and_explain(model, review)
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+
+
+def in_fresh_python(code: str, *args: str) -> dict:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="saved_models")
     p.add_argument("--lesson", default=os.path.join("saved_models", "lesson"), help="the last-state models")
-    p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--repeats", type=int, default=7, help="warm timings: the median of this many (default: 7)")
-    p.add_argument("--page-loads", type=int, default=1, help="first page loads: the median of this many starts")
+    p.add_argument("--starts", type=int, default=1, help="server starts of each kind, cold and kept (median)")
     p.add_argument("--out", default="benchmarks")
     args = p.parse_args(argv)
+    from sentiment.app.server import LAUNCHERS
     from sentiment.core.files import write_json
 
     load_before = os.getloadavg()
-    result = warm_timings_ms(args.models, args.repeats)
-    before, now = result["before"], result["now"]
-    print(f"warm, a {result['review_tokens']}-token review (medians of {result['repeats']}):")
-    for name, stages in before["per_model_ms"].items():
-        print(
-            f"  {name}: before (separate, uncompiled) "
-            + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in stages.items())
-            + f", total {sum(stages.values()):.0f} ms; now (one compiled pass: trace, integrated gradients "
-            f"[{now['integrated_gradients_steps'][name]} steps], occlusion, unit ranking) "
-            f"{now['per_model_ms'][name]:.0f} ms"
-        )
-    print(
-        f"  all of {result['models']}: before {before['all_models_ms']:.0f} ms; now "
-        f"{now['all_models_one_after_the_other_ms']:.0f} ms one after the other, "
-        f"{now['all_models_ms']:.0f} ms side by side (as the app runs them); the first call, compiling: "
-        + ", ".join(f"{n} {t:.1f} s" for n, t in now["first_call_s"].items()),
-        flush=True,
-    )
-    if os.path.isdir(args.lesson):
-        result.update(warm_why_gates_ms(args.lesson))
-        print(
-            f"warm, the same review, Why gates? tab's live views (gradient reach of {result['lesson_models']}, "
-            f"retention): before {result['why_gates_before_ms']:.0f} ms; now "
-            f"{result['why_gates_one_after_the_other_ms']:.0f} ms one after the other, "
-            f"{result['why_gates_ms']:.0f} ms side by side (as the app runs them); the first call, compiling: "
-            + ", ".join(f"{n} {t:.1f} s" for n, t in result["why_gates_first_call_s"].items()),
-            flush=True,
-        )
-        print(
-            f"warm, every live view of the review, both tabs: {result['all_models_ms'] + result['why_gates_ms']:.0f} ms"
-            " (the two tabs never run at once: only the open tab runs)",
-            flush=True,
-        )
-    loads = {"cold": [], "kept": []}
-    for _ in range(args.page_loads):
-        with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
-            env = {"SENTIMENT_XLA_CACHE": cache}
-            loads["cold"].append(page_load_seconds(args.models, args.chromium, env))
-            loads["kept"].append(page_load_seconds(args.models, args.chromium, env))
-    result["first_page_load_s"] = round(statistics.median(loads["cold"]), 1)
-    result["first_page_load_with_kept_programs_s"] = round(statistics.median(loads["kept"]), 1)
-    result["first_page_loads_s"] = {k: [round(s, 1) for s in v] for k, v in loads.items()}
-    # The machine's load (1-minute average, 2 cores) before and after: these timings are shared-machine timings.
-    result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
-    print(
-        "first page load after start (server start to every prediction, attribution and heatmap shown): "
-        f"{result['first_page_load_s']:.1f} s compiling; {result['first_page_load_with_kept_programs_s']:.1f} s "
-        "with the compiled programs an earlier start kept"
-    )
+    paths = [os.path.join(args.models, f) for f in keras_files(args.models)]
+    result = {"command": "python " + " ".join(["benchmark_app.py", *(argv or sys.argv[1:])]), "models": paths}
+    result["start"], result["start_runs"] = {}, {}
+    kept_by = {launcher: tempfile.mkdtemp(prefix="xla-cache-") for launcher in LAUNCHERS}
+    for launcher, kept in kept_by.items():
+        # The first start fills `kept` (a cold start); the others are cold in empty caches, or read `kept`.
+        runs = {"cold": [start(args.models, args.lesson, kept, launcher)], "kept": []}
+        for _ in range(args.starts - 1):
+            with tempfile.TemporaryDirectory(prefix="xla-cache-") as empty:
+                runs["cold"].append(start(args.models, args.lesson, empty, launcher))
+        runs["kept"] = [start(args.models, args.lesson, kept, launcher) for _ in range(args.starts)]
+        result["start"][launcher] = {kind: _medians(r) for kind, r in runs.items()}
+        result["start_runs"][launcher] = runs
+        for kind, figures in result["start"][launcher].items():
+            print(
+                f"{launcher}, {kind}: verdicts {figures['verdicts_s']} s, attributions {figures['attributions_s']} s, "
+                f"heatmaps {figures['heatmaps_s']} s after the server started; then the compare tab "
+                f"{figures['compare_tab_s']} s, the Why gates? tab {figures['why_gates_tab_s']} s from their click",
+                flush=True,
+            )
+    kept = kept_by["python app.py"]
+    result["ten_sessions"] = t = ten_sessions(args.models, args.lesson, kept)
+    print(f"ten sessions: slowest answer {t['slowest_answer_s']} s after opening; all: {t['answer_s']}; "
+          f"server log errors: {len(t['server_log_errors'])}", flush=True)  # fmt: skip
+    firsts, programs = {}, tempfile.mkdtemp(prefix="xla-cache-")
+    # The uncompiled functions; then compiling the passes, and the same again with what that kept.
+    for route, cache in (("uncompiled", tempfile.mkdtemp()), ("compiled", programs), ("compiled", programs)):
+        key = route if route == "uncompiled" else f"compiled, {'kept' if 'compiled, cold' in firsts else 'cold'}"
+        firsts[key] = round(in_fresh_python(FIRST, paths[0], REVIEW, route, cache)["seconds"], 2)
+    result["first_explanation_s"] = {"model": paths[0], **firsts}
+    print(f"first explanation of {paths[0]} in a fresh process: {firsts}", flush=True)
+    warm = in_fresh_python(WARM, json.dumps(paths), REVIEW, str(args.repeats))
+    result["warm_ms"] = {k: round(v, 1) for k, v in warm.items()}
+    print(f"warm, a 1,200-token review, {len(paths)} models side by side: verdicts {warm['verdicts_ms']:.0f} ms, "
+          f"traces and explanations {warm['explain_ms']:.0f} ms", flush=True)  # fmt: skip
+    for folder in kept_by.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    result["load_average"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]  # 1-minute averages
+    result["machine"] = f"{os.cpu_count()} CPUs"
     write_json(os.path.join(args.out, "app_timing.json"), result)
     return 0
+
+
+def _medians(runs: list[dict]) -> dict:
+    numbers = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+    out = {k: round(statistics.median(r[k] for r in runs), 2) for k in numbers}
+    out["exceptions"] = sum(len(r["exceptions"]) + len(r["server_log_errors"]) for r in runs)
+    return out
 
 
 if __name__ == "__main__":

@@ -35,11 +35,11 @@ def main(argv=None) -> int:
     from sentiment.app.server import CHROMIUM_ARGS, serve_app
 
     os.makedirs(args.out, exist_ok=True)
-    with serve_app(args.models, deadline_s=120) as url, sync_playwright() as pw:
+    with serve_app(args.models, deadline_s=120) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 3200})
-            page.goto(url, timeout=120_000)
+            page.goto(server.url, timeout=120_000)
 
             def shot(tab: str, name: str) -> None:
                 errors = page.locator("[data-testid='stException']")

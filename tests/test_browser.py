@@ -1,62 +1,97 @@
 """End to end in a real browser: the app served on 127.0.0.1, driven by headless Chromium."""
 
 import os
+import tempfile
 
 import pytest
 
 from conftest import ROOT
-from sentiment.app.server import CHROMIUM_ARGS, serve_app
+from sentiment.app import browser
+from sentiment.app.server import serve_app
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(ROOT, "artifacts")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture
-def app_url(tiny_run, tiny_lesson):
+@pytest.fixture(scope="module")
+def server(tiny_run, tiny_lesson):
+    """One server for the module, `streamlit run app.py` with no compiled
+    programs kept: it starts compiling with its first page, which meets the
+    passes compiling (`python app.py` starts before any page: see below)."""
+    if not os.path.exists(browser.CHROMIUM):
+        pytest.skip(f"no Chromium at {browser.CHROMIUM} (apt-get install chromium)")
     out, _ = tiny_run
-    with serve_app(out, env={"SENTIMENT_LESSON": str(tiny_lesson)}) as url:
-        yield url
+    with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
+        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache}
+        with serve_app(out, env=env, launcher="streamlit run app.py") as running:
+            yield running
 
 
-def test_review_gets_predictions_and_heatmaps_in_chromium(app_url):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+@pytest.fixture(scope="module")
+def chrome():
+    with browser.chromium() as chrome:
+        yield chrome
 
+
+def test_the_verdicts_come_first_and_the_explanations_fill_in(server, chrome):
+    """On the first page after a start, the verdicts are on screen before any
+    attribution, a note says what is being computed meanwhile, and the
+    explanations then take its place; every tab then works."""
+    page = chrome.new_page(viewport=browser.VIEWPORT)
+    browser.watch(
+        page,
+        {
+            "verdicts": browser.verdicts_shown(2),
+            "note": "document.body.innerText.includes('Working out which words decided each verdict')",
+            "attributions": browser.ATTRIBUTIONS,
+        },
+    )
+    page.goto(server.url, timeout=60_000)
+    browser.wait_until(page, browser.ATTRIBUTIONS + " && " + browser.charts_shown(4))
+    seen = browser.seen(page)
+    assert seen["verdicts"] < seen["attributions"], seen
+    assert seen["note"] < seen["attributions"], seen  # the placeholder was on screen ...
+    assert "Working out which words" not in page.inner_text("body")  # ... and is gone
+    assert not browser.exceptions(page)
+
+    browser.type_review(page, "A dull, boring film. The acting was awful and I hated the ending.")
+    browser.wait_until(page, browser.answered("boring"))
+    browser.wait_until(page, browser.charts_shown(4))
+    page.wait_for_selector("span[title*='boring']")  # the shaded review
+    assert not browser.exceptions(page)
     os.makedirs(ARTIFACTS, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(app_url, timeout=60_000)
-            box = page.get_by_role("textbox", name="Review", exact=True)
-            box.wait_for(timeout=60_000)
-            box.fill("A dull, boring film. The acting was awful and I hated the ending.")
-            box.press("Control+Enter")
-            page.wait_for_timeout(500)
-            page.get_by_text("LSTM says").wait_for(timeout=60_000)
-            page.get_by_text("GRU says").wait_for(timeout=60_000)
-            page.wait_for_function(
-                "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 4", timeout=60_000
-            )
-            page.wait_for_selector("span[title*='boring']", timeout=60_000)  # the shaded review
-            page.get_by_text("Which words decided it").wait_for(timeout=60_000)
-            page.wait_for_selector("span[title*='share of P(positive)']", timeout=60_000)  # the attributions
-            assert page.locator("[data-testid='stException']").count() == 0
-            page.screenshot(path=os.path.join(ARTIFACTS, "app.png"), full_page=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "app.png"), full_page=True)
 
-            page.get_by_role("tab", name="Why gates?").click()
-            page.get_by_text("Gate saturation").wait_for(timeout=120_000)
-            page.get_by_text("How far back the gradient reaches: this review").wait_for(timeout=60_000)
-            page.wait_for_selector("span[title*='kept at the end']", timeout=60_000)  # retention under the review
-            page.wait_for_function(
-                "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 6", timeout=60_000
-            )
-            assert page.locator("[data-testid='stException']").count() == 0
-            page.screenshot(path=os.path.join(ARTIFACTS, "why_gates.png"), full_page=True)
-        finally:
-            browser.close()
+    page.get_by_role("tab", name="Why gates?").click()
+    page.get_by_text("Gate saturation").wait_for(timeout=120_000)
+    page.get_by_text("How far back the gradient reaches: this review").wait_for(timeout=60_000)
+    page.wait_for_selector("span[title*='kept at the end']", timeout=60_000)  # retention under the review
+    browser.wait_until(page, browser.charts_shown(6))
+    assert not browser.exceptions(page)
+    page.screenshot(path=os.path.join(ARTIFACTS, "why_gates.png"), full_page=True)
+
+
+def test_ten_sessions_at_once_are_all_answered(server):
+    """Ten tabs open the app together and each types its own review: each
+    gets the answer to its own review (and no other's), and the server logs
+    no exception."""
+    pages = browser.sessions_at_once(server.url, models=2, timeout_ms=120_000)
+    assert len(pages) == 10
+    for page in pages:
+        assert not page["others"] and not page["exceptions"], page
+    log = server.log()
+    assert "Traceback" not in log and "Exception" not in log, log[-3000:]
+
+
+def test_python_app_py_serves_the_app_warmed_up(tiny_run, tiny_lesson, chrome):
+    """`python app.py`, the README's command: the same app, its models loading
+    and compiling while the server starts."""
+    out, _ = tiny_run
+    with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
+        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache}
+        with serve_app(out, env=env, launcher="python app.py") as running:
+            page = chrome.new_page(viewport=browser.VIEWPORT)
+            page.goto(running.url, timeout=60_000)
+            browser.wait_until(page, browser.verdicts_shown(2) + " && " + browser.ATTRIBUTIONS)
+            assert not browser.exceptions(page)
+            assert os.listdir(cache), "no compiled program kept"

@@ -136,9 +136,10 @@ def test_bad_model_config_raises():
 @pytest.mark.slow
 def test_save_load_round_trip_on_real_reviews(tmp_path):
     """IMDB text holds characters (e.g. U+0085) that break a default vocabulary on reload."""
-    from sentiment.data import limit, load_imdb
+    from sentiment.data.imdb import load_reviews
+    from sentiment.data.splits import limit
 
-    reviews = limit(load_imdb(real_archive()).train, 3000, seed=0).texts
+    reviews = limit(load_reviews(real_archive()).train, 3000, seed=0).texts
     assert any("\x85" in r for r in reviews)
     vectorizer = make_vectorizer(5000)
     vectorizer.adapt(reviews)

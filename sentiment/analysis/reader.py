@@ -165,29 +165,41 @@ class ModelReader:
         Raises:
             NoWordsError: the review has no token the model reads.
         """
-        ids, total = self.read(text)
-        if len(ids) == 0:
+        if not isinstance(text, str):
+            raise ValueError(f"`text` must be a string. Received: {type(text).__name__}")
+        out = self._verdict_function()(tf.constant([text]))
+        tokens = int(np.count_nonzero(out["kept"][0]))
+        if tokens == 0:
             raise NoWordsError()
-        probability = float(self._predict(tf.constant([text]))[0])
-        return Verdict(probability, len(ids), total, self.head_tokens)
+        total = int(np.count_nonzero(out["all"][0]))
+        return Verdict(float(out["probability"][0, 0]), tokens, total, self.head_tokens)
 
-    @property
-    def _predict(self):
+    def _verdict_function(self):
+        """One traced function: the probability and the token ids, from one pass of the saved model."""
+
         def build():
             model = self.model
+            reading = keras.Model(
+                model.input,
+                {
+                    "probability": model.output,
+                    "all": model.get_layer(VECTORIZER).output,
+                    "kept": model.get_layer(HEAD_TAIL).output,
+                },
+            )
 
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-            def predict(texts):
-                return model(texts, training=False)[:, 0]
+            def run(texts):
+                return reading(texts, training=False)
 
-            return predict
+            return run
 
-        return self.memo("predict", build)
+        return self.memo("verdict", build)
 
     def warm_verdicts(self) -> None:
-        """Traces what `verdict` runs, so that a verdict is then milliseconds."""
+        """Traces what `verdict` and `read` run, so that each is then milliseconds."""
+        self._verdict_function()(tf.constant([""]))
         self.read("")
-        self._predict(tf.constant([""]))
 
     # -- sub-models the uncompiled references read (Keras's own layers and loop) ----------------------
 

@@ -1,5 +1,11 @@
 """The "Explore a review" tab: each model's verdict on the review you type,
-the words that decided it, and its gates token by token."""
+the words that decided it, and its gates token by token.
+
+Answer first, explain next: the verdicts (a plain prediction, milliseconds)
+are drawn before anything else is computed; the attributions and heatmaps
+fill in below them when each model's compiled pass has read the review, with
+a note in their place meanwhile saying what is being computed.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ import zlib
 import streamlit as st
 
 from sentiment.analysis.explain import Explanation, UnitRanking
-from sentiment.analysis.passes import ready
+from sentiment.analysis.reader import Verdict
 from sentiment.analysis.traces import LayerTrace, Trace
 from sentiment.app import loaders
 from sentiment.app.texts import sections, text
+from sentiment.app.warmup import EXPLORE
 from sentiment.network.model import recurrent_cell_name
 from sentiment.reporting import charts
 
@@ -49,38 +56,35 @@ def review_input() -> str | None:
     return review
 
 
-def read_all(models: dict, review: str) -> dict[str, tuple[Trace, Explanation] | ValueError]:
-    """Every model's trace and explanation of ``review``, side by side once compiled."""
-    with st.spinner("Reading the review ..."):
-        calls = {
-            name: (lambda path=path: loaders.read_review(path, loaders.mtime(path), review))
-            for name, (path, _) in models.items()
-        }
-        return loaders.side_by_side(calls, all(ready(model) for _, model in models.values()))
-
-
-def show_verdicts(models: dict, readings: dict) -> dict[str, Trace]:
-    """Each model's verdict and P(positive), side by side; the traces that worked."""
-    traces = {}
-    for column, name in zip(st.columns(len(models)), models):
+def show_verdicts(verdicts: dict[str, Verdict | ValueError]) -> dict[str, Verdict]:
+    """Each model's verdict and P(positive), side by side; the verdicts there are."""
+    shown = {}
+    for column, (name, v) in zip(st.columns(len(verdicts)), verdicts.items()):
         with column:
-            if isinstance(readings[name], ValueError):
-                st.warning(f"**{name.upper()}**: {readings[name]}")
+            if isinstance(v, ValueError):
+                st.warning(f"**{name.upper()}**: {v}")
                 continue
-            t = traces[name] = readings[name][0]
-            st.metric(f"{name.upper()} says", "positive" if t.probability >= 0.5 else "negative")
-            st.progress(t.probability, text=f"P(positive) = {t.probability:.3f}")
-            if t.truncated:
+            shown[name] = v
+            st.metric(f"{name.upper()} says", "positive" if v.positive else "negative")
+            st.progress(v.probability, text=f"P(positive) = {v.probability:.3f}")
+            if v.truncated:
                 st.caption(
-                    f"This review has {t.total_tokens:,} words; the model reads {len(t.tokens)}: "
-                    f"the first {t.head} and the last {len(t.tokens) - t.head}."
+                    f"This review has {v.total_tokens:,} words; the model reads {v.tokens}: "
+                    f"the first {v.head} and the last {v.tokens - v.head}."
                 )
-    return traces
+    return shown
 
 
-def window(traces: dict[str, Trace]) -> tuple[int, int]:
+def pending(what: str, compiling: bool):
+    """A place on the page that says what is being computed until it is filled."""
+    slot = st.empty()
+    slot.info(f"{what} ..." + (" (first compiling each model's passes: once per server start)" if compiling else ""))
+    return slot
+
+
+def window(lengths: list[int]) -> tuple[int, int]:
     """One window of tokens for every view of the review (a slider for long ones)."""
-    longest = max(len(t.tokens) for t in traces.values())
+    longest = max(lengths)
     if longest <= WINDOW:
         return 0, longest
     start = st.slider(
@@ -183,11 +187,18 @@ def explore(models: dict) -> None:
     review = review_input()
     if review is None:
         return
-    readings = read_all(models, review)
-    traces = show_verdicts(models, readings)
-    if not traces:
+    verdicts = show_verdicts(loaders.for_each(models, loaders.verdict, review))
+    if not verdicts:
         return
+    models = {name: models[name] for name in verdicts}
+    start, end = window([v.tokens for v in verdicts.values()])
+    compiling = not all(loaders.warmup().ready(path, EXPLORE) for path, _ in models.values())
+    words = pending("Working out which words decided each verdict (integrated gradients, occlusion)", compiling)
+    gates = pending("Tracing every gate of every unit, word by word", compiling)
+    readings = loaders.for_each(models, loaders.read_review, review)
+    traces = {name: r[0] for name, r in readings.items() if not isinstance(r, ValueError)}
     explanations = {name: readings[name][1] for name in traces}
-    start, end = window(traces)
-    word_attributions(explanations, start, end)
-    gate_heatmaps(models, traces, explanations, start, end)
+    with words.container():
+        word_attributions(explanations, start, end)
+    with gates.container():
+        gate_heatmaps(models, traces, explanations, start, end)

@@ -1,11 +1,12 @@
 """What the app loads and computes, cached: models, metrics, test predictions
 and reviews, and each model's reading of a review.
 
-Every cache is keyed by the file and its modification time, so a model
+The models come from the server's one `Warmup` (`warmup()`), which loads them
+and compiles their passes in the background; a page waits only for what it shows.
+Every other cache is keyed by the file and its modification time, so a model
 retrained on disk is loaded again on the next run of the page, with no
-restart; a review's trace and explanation are kept per (model file, review),
-so changing a view option recomputes nothing. Models and their compiled
-passes are resources shared by every session.
+restart; a review's verdict, trace and explanation are kept per (model file,
+review), so changing a view option recomputes nothing.
 """
 
 from __future__ import annotations
@@ -21,21 +22,17 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from sentiment.analysis import explain
 from sentiment.analysis.explain import Explanation
 from sentiment.analysis.gradients import Reach, gradient_reach
+from sentiment.analysis.reader import Verdict, reader_of
 from sentiment.analysis.traces import Trace, trace
+from sentiment.app.warmup import EXPLORE, WHY_GATES, modified
+from sentiment.app.warmup import shared as warmup
 from sentiment.data.imdb import load_reviews
 from sentiment.data.tables import TableConfig
 from sentiment.evaluation.predictions import load_test_predictions
 from sentiment.evaluation.results import MetricsFileError, RunMetrics, load_run_metrics
-from sentiment.network.model import ModelLoadError, load_model
+from sentiment.network.model import ModelLoadError
 
 KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
-
-
-def mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return -1.0
 
 
 def model_files(folder: str) -> list[str]:
@@ -47,27 +44,21 @@ def model_files(folder: str) -> list[str]:
     return [os.path.join(folder, n) for n in order]
 
 
-@st.cache_resource(show_spinner="Loading a model ...", max_entries=16)
-def cached_model(path: str, modified: float):
-    del modified  # part of the cache key only: a rewritten file is a new entry
-    return load_model(path)
-
-
 def load_models(folder: str) -> tuple[dict, dict[str, str]]:
     """({name: (path, model)}, {file: error}) for every .keras file in ``folder``."""
     models, errors = {}, {}
     for path in model_files(folder):
         name = os.path.basename(path)[: -len(".keras")]
         try:
-            models[name] = (path, cached_model(path, mtime(path)))
+            models[name] = (path, warmup().model(path))
         except ModelLoadError as err:
             errors[os.path.basename(path)] = str(err)
     return models, errors
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_metrics(path: str, modified: float) -> tuple[RunMetrics | None, str | None]:
-    del modified
+def _read_metrics(path: str, stamp: float) -> tuple[RunMetrics | None, str | None]:
+    del stamp  # part of the cache key only: a rewritten file is a new entry
     try:
         return load_run_metrics(path), None
     except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
@@ -77,7 +68,7 @@ def _read_metrics(path: str, modified: float) -> tuple[RunMetrics | None, str | 
 def load_metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
     """(metrics or None, problem or None) from ``folder``/metrics.json."""
     path = os.path.join(folder, "metrics.json")
-    return _read_metrics(path, mtime(path))
+    return _read_metrics(path, modified(path))
 
 
 def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
@@ -91,19 +82,19 @@ def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_predictions(path: str, modified: float) -> dict | None:
-    del modified
+def _read_predictions(path: str, stamp: float) -> dict | None:
+    del stamp  # part of the cache key only: a rewritten file is a new entry
     return load_test_predictions(path) if os.path.isfile(path) else None
 
 
 def test_predictions(path: str) -> dict | None:
     """test_predictions.npz, or None where there is none."""
-    return _read_predictions(path, mtime(path))
+    return _read_predictions(path, modified(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_json(path: str, modified: float) -> dict | None:
-    del modified
+def _read_json(path: str, stamp: float) -> dict | None:
+    del stamp  # part of the cache key only: a rewritten file is a new entry
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -113,7 +104,7 @@ def _read_json(path: str, modified: float) -> dict | None:
 
 def json_file(path: str) -> dict | None:
     """A JSON file beside the models (why_gates.json), or None where it is missing or unreadable."""
-    return _read_json(path, mtime(path))
+    return _read_json(path, modified(path))
 
 
 @st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
@@ -129,47 +120,58 @@ def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
 # -- a model's reading of a review, once per (model file, review) ------------------------------------
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def verdict(path: str, stamp: float, text: str) -> Verdict:
+    """What the model in ``path`` says of ``text``: milliseconds, once its verdict function is made."""
+    warmup().verdicts(path).result()
+    return reader_of(warmup().model(path)).verdict(text)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def read_review(path: str, modified: float, text: str) -> tuple[Trace, Explanation]:
+def read_review(path: str, stamp: float, text: str) -> tuple[Trace, Explanation]:
     """Every gate of the model in ``path`` on ``text``, and what decided its
-    verdict (word attributions, occlusion, unit ranking), from one compiled pass."""
-    return explain.trace_and_explain(cached_model(path, modified), text)
+    verdict (word attributions, occlusion, unit ranking), from one compiled
+    pass: waits for the pass to be compiled, never compiles it here."""
+    warmup().programs(path, EXPLORE).result()
+    return explain.trace_and_explain(warmup().model(path), text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def trace_review(path: str, modified: float, text: str) -> Trace:
+def trace_review(path: str, stamp: float, text: str) -> Trace:
     """Every gate of the model in ``path`` on ``text``."""
-    return trace(cached_model(path, modified), text)
+    warmup().programs(path, WHY_GATES).result()
+    return trace(warmup().model(path), text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def reach_review(path: str, modified: float, text: str) -> Reach:
-    return gradient_reach(cached_model(path, modified), text)
+def reach_review(path: str, stamp: float, text: str) -> Reach:
+    warmup().programs(path, WHY_GATES).result()
+    return gradient_reach(warmup().model(path), text)
 
 
-def side_by_side(calls: dict, ready: bool) -> dict:
-    """``{key: call()}``, in threads when ``ready`` (every pass the calls run
-    is compiled): TensorFlow lets go of Python while a compiled pass runs, so
-    on 2 cores two models take little more than one. Until then, one after
-    the other, in order: two compiles at once were slower than one after the
-    other, and a fixed order finds the programs an earlier start kept
-    (`keep_compiled_programs`). A ValueError (a review a model cannot read)
-    is returned in place of the result."""
+def for_each(models: dict, read, review: str) -> dict:
+    """``read(path, stamp, review)`` (one of the cached readings above) for every model, side by side."""
+    return side_by_side(
+        {name: (lambda path=path: read(path, modified(path), review)) for name, (path, _) in models.items()}
+    )
+
+
+def side_by_side(calls: dict) -> dict:
+    """``{key: call()}``, each in a thread of its own: a compiled pass lets go
+    of Python while it runs, so on 2 cores two models take little more than
+    one. A ValueError (a review a model cannot read) is returned in place of
+    the result."""
+    ctx = get_script_run_ctx()
 
     def run(call):
+        add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
         try:
             return call()
         except ValueError as err:
             return err
 
-    if not ready or len(calls) < 2:
+    if len(calls) < 2:
         return {key: run(call) for key, call in calls.items()}
-    ctx = get_script_run_ctx()
-
-    def in_thread(call):
-        add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
-        return run(call)
-
     with ThreadPoolExecutor(len(calls)) as pool:
-        futures = {key: pool.submit(in_thread, call) for key, call in calls.items()}
+        futures = {key: pool.submit(run, call) for key, call in calls.items()}
         return {key: future.result() for key, future in futures.items()}

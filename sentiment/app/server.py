@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -29,20 +30,41 @@ class AppServerError(RuntimeError):
     """The app did not come up in time (its log is in the message)."""
 
 
+@dataclasses.dataclass
+class AppServer:
+    """A running app: its address, when its process started, and what it has printed so far."""
+
+    url: str
+    started: float  # time.perf_counter() just before the server process was started
+    _log: object
+
+    def log(self) -> str:
+        self._log.flush()
+        with open(self._log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+# How the server is started: as the README says (`python app.py`), or as Streamlit's own command.
+LAUNCHERS = {"python app.py": [APP], "streamlit run app.py": ["-m", "streamlit", "run", APP]}
+
+
 @contextlib.contextmanager
-def serve_app(models: str | os.PathLike, deadline_s: float = 90.0, env: dict | None = None) -> Iterator[str]:
-    """Starts ``streamlit run app.py`` on a free 127.0.0.1 port and yields its URL.
+def serve_app(
+    models: str | os.PathLike, deadline_s: float = 90.0, env: dict | None = None, launcher: str = "python app.py"
+) -> Iterator[AppServer]:
+    """Starts the app on a free 127.0.0.1 port and yields it, once healthy.
 
     Args:
         models: the folder of saved models the app loads (``$SENTIMENT_MODELS``).
         deadline_s: how long to wait for the server's health check.
         env: more environment variables for the app (e.g. ``SENTIMENT_LESSON``).
+        launcher: one of `LAUNCHERS`.
 
     Raises:
         AppServerError: the server exited or was not healthy within the
@@ -50,14 +72,12 @@ def serve_app(models: str | os.PathLike, deadline_s: float = 90.0, env: dict | N
     """
     port = free_port()
     env = {**os.environ, "SENTIMENT_MODELS": os.fspath(models), "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    with tempfile.TemporaryFile("w+") as log:
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        started = time.perf_counter()
         server = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                APP,
+                *LAUNCHERS[launcher],
                 "--server.address",
                 "127.0.0.1",
                 "--server.port",
@@ -89,8 +109,8 @@ def serve_app(models: str | os.PathLike, deadline_s: float = 90.0, env: dict | N
                         else f"not up in {deadline_s:.0f} s"
                     )
                     raise AppServerError(f"streamlit {state}. Its output:\n{log.read()[-3000:]}")
-                time.sleep(0.2)
-            yield url
+                time.sleep(0.1)
+            yield AppServer(url, started, log)
         finally:
             server.terminate()
             try:

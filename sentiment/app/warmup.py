@@ -28,6 +28,9 @@ from sentiment.analysis.passes import passes_of
 from sentiment.analysis.reader import reader_of
 from sentiment.network.model import load_model
 
+_shared: Warmup | None = None
+_shared_lock = threading.Lock()
+
 # The programs the explore tab runs (a trace and explanation in one pass, and
 # the integrated gradients' extra steps), and those of the "Why gates?" tab.
 EXPLORE = ("explain", "path")
@@ -87,9 +90,7 @@ class Warmup:
     def start(self, explore: list[str], lesson: list[str]) -> None:
         """Queues everything the app will want, most urgent first: the explore
         tab's models and their verdicts, their passes, then the lesson models'."""
-        for path in explore:
-            self.load(path)
-        for path in explore:
+        for path in explore:  # each model's verdicts as soon as it is loaded
             self.verdicts(path)
         for path in explore:
             self.programs(path, EXPLORE)
@@ -106,3 +107,12 @@ class Warmup:
 
     def ready(self, path: str, programs: tuple[str, ...]) -> bool:
         return self.programs(path, programs).done()
+
+
+def shared() -> Warmup:
+    """The process's one `Warmup`: every session of the server shares it."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Warmup()
+        return _shared

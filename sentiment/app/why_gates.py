@@ -10,10 +10,10 @@ import os
 import streamlit as st
 
 from sentiment.analysis.gradients import ANALYSIS, Reach, retention
-from sentiment.analysis.passes import ready
 from sentiment.analysis.traces import Trace
 from sentiment.app import loaders
 from sentiment.app.texts import text
+from sentiment.app.warmup import modified
 from sentiment.evaluation.results import RunMetrics, display_name
 from sentiment.network.model import recurrent_cell_name
 from sentiment.reporting import why_charts
@@ -74,15 +74,14 @@ def _gated(model) -> bool:
 
 def read_lesson(lesson: dict, review: str) -> dict[str, tuple[Reach | ValueError, Trace | ValueError | None]]:
     """Every lesson model's gradient reach on ``review`` and, for the gated
-    ones, the trace retention reads: side by side once compiled."""
+    ones, the trace retention reads: side by side."""
     calls = {}
     for name, (path, model) in lesson.items():
-        calls[name, "reach"] = lambda path=path: loaders.reach_review(path, loaders.mtime(path), review)
+        calls[name, "reach"] = lambda path=path: loaders.reach_review(path, modified(path), review)
         if _gated(model):
-            calls[name, "trace"] = lambda path=path: loaders.trace_review(path, loaders.mtime(path), review)
-    compiled = all(ready(m, "reach", *(["trace"] if _gated(m) else [])) for _, m in lesson.values())
+            calls[name, "trace"] = lambda path=path: loaders.trace_review(path, modified(path), review)
     with st.spinner("Following the gradient back ..."):
-        out = loaders.side_by_side(calls, compiled)
+        out = loaders.side_by_side(calls)
     return {name: (out[name, "reach"], out.get((name, "trace"))) for name in lesson}
 
 

@@ -257,6 +257,6 @@ def _run_epochs(trainee, train_ds, val_ds, cfg, paths: _RunFiles, save_best, res
         ) from err
     except KeyboardInterrupt:
         where = paths.best if os.path.exists(paths.best) else "nowhere yet (no epoch finished)"
-        print(f"\nInterrupted. Best checkpoint of {name}: {where}. Resume to continue (train.py --resume).")
+        print(f"\nInterrupted. Best checkpoint of {name}: {where}. Run again with --resume to continue.")
         raise
     return history.history.get("loss", [])
