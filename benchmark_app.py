@@ -10,7 +10,8 @@ Side by side in one run, on this machine:
   headless Chromium at once; the seconds from starting the server to (1)
   every model's verdict on screen, (2) the word attributions, (3) the gate
   heatmaps; then (4) the compare tab and (5) the "Why gates?" tab opened, each
-  timed from its click (after the explore tab had answered). Twice: with no
+  timed from its click (after the explore tab had answered) to its content,
+  and the latter's views of the review (its lesson models' passes). Twice: with no
   compiled programs kept ("cold": an empty XLA cache), then with the ones the
   first start kept.
 - warm: a 1,200-token review (the models read 800) read by every model as the
@@ -64,6 +65,8 @@ def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
         "attributions": browser.ATTRIBUTIONS,
         "heatmaps": browser.charts_shown(2 * n),
         **{tab: f"document.body.innerText.includes({shown!r})" for tab, (_, shown) in TABS.items()},
+        # The Why gates? tab's views of the review (they wait for the lesson models' passes): retention, drawn last.
+        "why_gates_live": "document.querySelectorAll(\"span[title*='kept at the end']\").length > 0",
     }
     env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
     with serve_app(models, deadline_s=120, env=env, launcher=launcher) as server, browser.chromium() as chrome:
@@ -78,11 +81,13 @@ def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
             clicked[tab] = browser.now(page)
             page.get_by_role("tab", name=name).click()
             browser.wait_until(page, stages[tab], timeout_ms=300_000)
+        browser.wait_until(page, stages["why_gates_live"], timeout_ms=300_000)
         when = browser.seen(page)
         for stage in ("verdicts", "attributions", "heatmaps"):
             out[f"{stage}_s"] = opened + when[stage]
         for tab in TABS:
             out[f"{tab}_tab_s"] = when[tab] - clicked[tab]
+        out["why_gates_live_s"] = when["why_gates_live"] - clicked["why_gates"]
         out["exceptions"] = browser.exceptions(page)
         out["server_log_errors"] = [line for line in server.log().splitlines() if "Traceback" in line]
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
@@ -195,7 +200,8 @@ def main(argv=None) -> int:
             print(
                 f"{launcher}, {kind}: verdicts {figures['verdicts_s']} s, attributions {figures['attributions_s']} s, "
                 f"heatmaps {figures['heatmaps_s']} s after the server started; then the compare tab "
-                f"{figures['compare_tab_s']} s, the Why gates? tab {figures['why_gates_tab_s']} s from their click",
+                f"{figures['compare_tab_s']} s, the Why gates? tab {figures['why_gates_tab_s']} s from their click "
+                f"(its views of the review {figures['why_gates_live_s']} s)",
                 flush=True,
             )
     kept = kept_by["python app.py"]

@@ -19,6 +19,7 @@ from sentiment.analysis.traces import LayerTrace, Trace
 from sentiment.app import loaders
 from sentiment.app.texts import sections, text
 from sentiment.app.warmup import EXPLORE
+from sentiment.app.widgets import pending
 from sentiment.network.model import recurrent_cell_name
 from sentiment.reporting import charts
 
@@ -73,13 +74,6 @@ def show_verdicts(verdicts: dict[str, Verdict | ValueError]) -> dict[str, Verdic
                     f"the first {v.head} and the last {v.tokens - v.head}."
                 )
     return shown
-
-
-def pending(what: str, compiling: bool):
-    """A place on the page that says what is being computed until it is filled."""
-    slot = st.empty()
-    slot.info(f"{what} ..." + (" (first compiling each model's passes: once per server start)" if compiling else ""))
-    return slot
 
 
 def window(lengths: list[int]) -> tuple[int, int]:

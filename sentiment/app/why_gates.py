@@ -1,7 +1,12 @@
 """The "Why gates?" tab: the argument for gates, measured with the textbook
 (last-state) lesson models: accuracy by length, how far back the gradient
 reaches (this review and many test reviews), what the gates keep, gradient
-norms in training, gate saturation."""
+norms in training, gate saturation.
+
+What comes from files (metrics.json, why_gates.json) is drawn at once; the
+views of the explore tab's review, which need the lesson models' compiled
+passes, fill their places when those are ready.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from sentiment.analysis.gradients import ANALYSIS, Reach, retention
 from sentiment.analysis.traces import Trace
 from sentiment.app import loaders
 from sentiment.app.texts import text
-from sentiment.app.warmup import modified
+from sentiment.app.warmup import WHY_GATES, modified
+from sentiment.app.widgets import pending
 from sentiment.evaluation.results import RunMetrics, display_name
 from sentiment.network.model import recurrent_cell_name
 from sentiment.reporting import why_charts
@@ -23,25 +29,36 @@ def why_gates(lesson_folder: str, metrics: RunMetrics | None, review: str) -> No
     """Every view of the tab, from the lesson models in ``lesson_folder`` (the
     main models' ``metrics`` beside them where given) and the explore tab's ``review``."""
     st.markdown(text("why_gates", "Intro"))
-    lesson, lesson_metrics, problem = loaders.load_run(lesson_folder)
-    if not lesson or lesson_metrics is None:
+    lesson_metrics, problem = loaders.load_metrics(lesson_folder)
+    paths = loaders.model_files(lesson_folder)
+    if not paths or lesson_metrics is None:
         st.info(text("why_gates", "No lesson models", folder=lesson_folder, problem=problem or "no .keras files"))
         return
     accuracy_by_length(lesson_metrics, metrics)
-    readings = read_lesson(lesson, review) if review.strip() else {}
-    if readings:
-        reach_this_review(readings)
+    live = bool(review.strip())
+    compiling = not all(loaders.warmup().ready(path, WHY_GATES) for path in paths)
+    if live:
+        this_review = pending("Following this review's gradient back through each lesson model", compiling)
     analysis_path = os.path.join(lesson_folder, ANALYSIS)
     analysis = loaders.json_file(analysis_path)
     if analysis is None:
         st.info(f"No `{analysis_path}` yet: `python -m sentiment why-gates {lesson_folder} --data PATH` writes it.")
     else:
         reach_on_average(analysis)
-    if readings:
-        kept_in_memory(readings)
+    if live:
+        kept = pending("Reading what the gates keep", compiling)
     gradient_norms(lesson_metrics)
     if analysis is not None:
         gate_saturation(analysis)
+    if live:
+        lesson, errors = loaders.load_models(lesson_folder)
+        readings = read_lesson(lesson, review)
+        with this_review.container():
+            for file, message in errors.items():
+                st.error(f"**{file}** could not be loaded: {message}")
+            reach_this_review(readings)
+        with kept.container():
+            kept_in_memory(readings)
 
 
 def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -> None:
@@ -80,13 +97,15 @@ def read_lesson(lesson: dict, review: str) -> dict[str, tuple[Reach | ValueError
         calls[name, "reach"] = lambda path=path: loaders.reach_review(path, modified(path), review)
         if _gated(model):
             calls[name, "trace"] = lambda path=path: loaders.trace_review(path, modified(path), review)
-    with st.spinner("Following the gradient back ..."):
-        out = loaders.side_by_side(calls)
+    out = loaders.side_by_side(calls)
     return {name: (out[name, "reach"], out.get((name, "trace"))) for name in lesson}
 
 
 def reach_this_review(readings: dict) -> None:
     st.subheader("How far back the gradient reaches: this review")
+    if not readings:
+        st.info("No lesson model could be loaded.")
+        return
     for name, (reach, _) in readings.items():
         if isinstance(reach, ValueError):
             st.warning(f"{name.upper()}: {reach}")
