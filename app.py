@@ -12,6 +12,8 @@ loads them with the first page.
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
 
 if __name__ == "__main__" and "streamlit" not in sys.modules:  # `python app.py`, not a page's run: serve
@@ -24,7 +26,7 @@ if __name__ == "__main__" and "streamlit" not in sys.modules:  # `python app.py`
 import streamlit as st  # noqa: E402
 
 from sentiment.app import loaders  # noqa: E402
-from sentiment.app.compare import compare, disagreements  # noqa: E402
+from sentiment.app.compare import compare, disagreements, sentiment_neuron  # noqa: E402
 from sentiment.app.explore import current_review, explore  # noqa: E402
 from sentiment.app.launch import warm_up  # noqa: E402
 from sentiment.app.settings import from_environment  # noqa: E402
@@ -56,6 +58,15 @@ def sidebar(models: dict, metrics: RunMetrics | None, metrics_problem: str | Non
             st.markdown(f"{cell.__name__}  \n" + "  \n".join(lines))
 
 
+def opener(metrics: RunMetrics | None):
+    """What puts a test review into the explore tab, or None where the test reviews' texts are not here."""
+    source = loaders.data_source(metrics, SETTINGS.data) if metrics is not None else None
+    if source is None:
+        return None
+    options = json.dumps(metrics.options, sort_keys=True, default=str)
+    return functools.partial(loaders.open_test_review, source=source, options=options, tab=TABS[0])
+
+
 def main() -> None:
     warm_up(SETTINGS)  # once per server: a no-op after the first page (and under `python app.py`)
     st.set_page_config(page_title="Inside LSTM and GRU gates", layout="wide")
@@ -70,10 +81,11 @@ def main() -> None:
     explore_tab, compare_tab, why_tab = st.tabs(TABS, key="tab", on_change="rerun")
     if explore_tab.open:
         with explore_tab:
-            explore(models)
+            explore(models, opener(metrics))
     if compare_tab.open:
         with compare_tab:
             compare(metrics, metrics_problem)
+            sentiment_neuron(models)
             if metrics is not None:
                 disagreements(metrics, SETTINGS.models, SETTINGS.data, TABS[0])
     if why_tab.open:

@@ -115,6 +115,38 @@ def ten_sessions(models: str, lesson: str, cache: str) -> dict:
     }
 
 
+def atlas_views(models: str, lesson: str, cache: str) -> dict:
+    """With the page of a warm server answered: seconds from a click to the
+    page drawn again (every view of the explore tab, as a rerun draws it), for
+    another unit's page (LSTM's second-ranked unit) and for the hypothesis
+    search of the other model (its units, then its matches). Needs atlases."""
+    from sentiment.app import browser
+    from sentiment.app.server import serve_app
+
+    env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
+    with serve_app(models, deadline_s=120, env=env) as server, browser.chromium() as chrome:
+        page = chrome.new_page(viewport={"width": 1400, "height": 11000})
+        page.goto(server.url, timeout=120_000)
+        page.get_by_text("Passages of").wait_for(timeout=300_000)
+        out = {}
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="One unit along the review").first
+        box.click()
+        option = page.get_by_role("option").nth(1)
+        unit = option.inner_text().split()[1]  # "unit 35 (#2, +0.20 to the logit)"
+        start = time.perf_counter()
+        option.click()
+        browser.wait_until(page, f"document.body.innerText.includes('Unit {unit} (forward) across')")
+        page.get_by_text("Passages of").wait_for(timeout=60_000)
+        out["unit_page_s"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        page.locator('[data-testid="stRadio"]').filter(has_text="Model").get_by_text("GRU", exact=True).click()
+        browser.wait_until(page, "document.body.innerText.includes('GRU: ')")
+        page.get_by_text("Passages of").wait_for(timeout=60_000)
+        out["hypothesis_search_s"] = round(time.perf_counter() - start, 2)
+        out["exceptions"] = browser.exceptions(page)
+    return out
+
+
 WARM = """
 import json, statistics, sys, time
 from concurrent.futures import ThreadPoolExecutor

@@ -194,3 +194,18 @@ def tiny_lesson(tiny_run, tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     assert analyse([str(lesson), "--data", data, "--reviews", "25"]) == 0
     return lesson
+
+
+@pytest.fixture(scope="session")
+def tiny_atlas(tiny_run, tmp_path_factory):
+    """The tiny models of `tiny_run`, copied, with their unit atlases (`python -m sentiment units`)."""
+    import shutil
+
+    from sentiment.cli.units import main as units
+
+    out, _ = tiny_run
+    folder = tmp_path_factory.mktemp("atlas") / "models"
+    shutil.copytree(out, folder)
+    data = str(out.parent / "data" / "aclImdb")
+    assert units([str(folder), "--data", data, "--reviews", "20", "--validation", "20"]) == 0
+    return folder

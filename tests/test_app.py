@@ -282,3 +282,68 @@ def test_a_typed_review_survives_a_visit_to_another_tab(tiny_run, monkeypatch):
     at.run()
     assert_no_exception(at)
     assert at.text_area(key="review").value == "a dull film with one great scene"
+
+
+def texts_of(folder) -> dict[str, str]:
+    from sentiment.data.imdb import load_reviews
+    from sentiment.evaluation.results import load_run_metrics
+
+    test = load_reviews(load_run_metrics(folder / "metrics.json").options["data"]).test
+    return dict(zip(test.ids, test.texts))
+
+
+@pytest.mark.slow
+def test_the_unit_atlas_views(tiny_atlas, monkeypatch):
+    """A unit's page, the factors and the hypothesis search in the explore
+    tab; the sentiment-neuron probe in the compare tab."""
+    at = run_app(tiny_atlas, monkeypatch)
+    assert_no_exception(at)
+    text = " ".join(md.value for md in at.markdown)
+    assert "across 20 test reviews" in text and "factors of the hidden state" in text
+    headers = [h.value for h in at.subheader]
+    assert "The review by factor" in headers and "Find units by hypothesis" in headers
+    at.selectbox(key="atlas_q_lstm").select("cell").run()
+    assert_no_exception(at)
+    at.slider(key="hyp_threshold").set_value(0.1).run()
+    assert_no_exception(at)
+    at.session_state["tab"] = "Compare LSTM vs GRU"
+    at.run()
+    assert_no_exception(at)
+    assert "Does one unit carry the verdict?" in [h.value for h in at.subheader]
+    assert any("Best single unit" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_missing_or_stale_atlas_says_which_command_rebuilds_it(tiny_run, tiny_atlas, tmp_path, monkeypatch):
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)  # no atlas: the live views, and a note
+    assert_no_exception(at)
+    assert any("No unit atlas for lstm.keras yet: `python -m sentiment units" in c.value for c in at.caption)
+    assert len(at.metric) == 2
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_atlas, folder)
+    shutil.copyfile(folder / "gru.keras", folder / "lstm.keras")  # lstm.keras retrained, its atlas not
+    at = run_app(folder, monkeypatch)
+    assert_no_exception(at)
+    assert any("made from another version of lstm.keras" in c.value for c in at.caption)
+    assert len(at.metric) == 2
+
+
+@pytest.mark.slow
+def test_a_matching_passage_is_one_click_from_the_explore_tab(tiny_atlas, monkeypatch):
+    """The hypothesis search's "Explain" puts the passage's review into the box
+    (the tiny models' units are too weak to match anything: a match is made here)."""
+    from sentiment.analysis.atlas import load_atlas
+    from sentiment.analysis.hypotheses import Match, UnitHit
+    from sentiment.app import units
+
+    monkeypatch.setattr(units, "select_units", lambda *args: [UnitHit(0, 0.9, 0.1)])
+    monkeypatch.setattr(units, "find_matches", lambda *args: [Match(2, 0, 1, 0.9)])
+    at = run_app(tiny_atlas, monkeypatch)
+    assert_no_exception(at)
+    (button,) = [b for b in at.button if b.key == "hyp_open_0"]
+    button.click().run()
+    assert_no_exception(at)
+    review_id = load_atlas(tiny_atlas / "lstm.keras").review_ids[2]
+    assert at.text_area(key="review").value == texts_of(tiny_atlas)[review_id]
+    assert len(at.metric) == 2  # both models read it

@@ -57,6 +57,7 @@ IG_FIRST_STEPS = 16
 IG_POINTS = IG_FIRST_STEPS + 1  # path points in the pass with occlusion: the trapezoid's ends included
 PATH_POINTS = IG_FIRST_STEPS  # path points in a pass of the path alone (midpoints)
 OCCLUSION_VARIANTS = 32  # reviews with a word (or a span of a long review) dropped, in the first pass
+BATCH_ROWS = 32  # reviews a pass of `Passes.trace_batch` reads together
 # One program traces and compiles at a time: the app reads a review with both
 # models in threads, and two compiles at once on 2 cores took longer than one
 # after the other (20 s against 15 s). Warm passes run side by side.
@@ -194,6 +195,7 @@ class Passes:
             "path": ("explain", PATH_POINTS, 0),
             "trace": "trace",
             "reach": "reach",
+            "trace_batch": "trace_batch",
         }
         found = [self._programs.get(keys[p]) for p in programs or ("explain",)]
         return all(fn is not None and fn.ready for fn in found)
@@ -259,6 +261,53 @@ class Passes:
             top = [states[0] for _, states, _ in out[-1]]
             probability = self.head(self._head_inputs(top, lengths), training=False)[0, 0]
             return {"probability": probability, "values": self._values(out)}
+
+        return run
+
+    def trace_batch(self, ids: list[np.ndarray]) -> dict:
+        """Every gate and state of the last recurrent layer, for up to
+        `BATCH_ROWS` reviews at once (what the unit atlas reads of many
+        reviews), and each one's P(positive).
+
+        Args:
+            ids: each review's token ids, unpadded, 1 to the max length each.
+
+        Returns:
+            {"probabilities": (reviews,), "lengths": (reviews,), "values":
+            {direction: {name: (reviews, time, units)}}}, ``time`` the longest
+            review's length (past a review's own length: the state carried).
+        """
+        if not 0 < len(ids) <= BATCH_ROWS:
+            raise ValueError(f"Expected 1 to {BATCH_ROWS} reviews. Received: {len(ids)}")
+        padded = np.zeros((BATCH_ROWS, self.length), "int64")
+        lengths = np.zeros(BATCH_ROWS, "int32")
+        for row, review in enumerate(ids):
+            padded[row] = self._padded(review).numpy()
+            lengths[row] = len(review)
+        out = self._program("trace_batch", self._build_trace_batch)(tf.constant(padded), tf.constant(lengths))
+        n, steps = len(ids), int(lengths.max())
+        values = {
+            d: {name: np.swapaxes(v.numpy()[:steps, :n], 0, 1) for name, v in by.items()}
+            for d, by in out["values"].items()
+        }
+        return {"probabilities": out["probabilities"].numpy()[:n], "lengths": lengths[:n], "values": values}
+
+    def _build_trace_batch(self):
+        spec = [tf.TensorSpec([BATCH_ROWS, self.length], self.ids_dtype), tf.TensorSpec([BATCH_ROWS], tf.int32)]
+
+        @tf.function(input_signature=spec, jit_compile=True, autograph=False)
+        def run(ids, lengths):
+            x = tf.gather(self.table, tf.transpose(ids))  # (time, rows, features)
+            steps = tf.reduce_max(lengths)
+            out = self._forward([self._project(rnn, x) for _, rnn in self.layers[0][1]], lengths, steps, BATCH_ROWS)
+            top = [states[0] for _, states, _ in out[-1]]
+            probabilities = self.head(self._head_inputs(top, lengths), training=False)[:, 0]
+            (_, directions) = self.layers[-1]
+            values = {}
+            for (direction, rnn), (_, states, gates) in zip(directions, out[-1]):
+                cell = rnn.cell
+                values[direction] = dict(zip((*cell.gate_names, *cell.state_names), (*gates, *states)))
+            return {"probabilities": probabilities, "values": values}
 
         return run
 

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sentiment.app import loaders
+from sentiment.app import loaders, units
 from sentiment.app.texts import text
 from sentiment.evaluation.predictions import PREDICTIONS
 from sentiment.evaluation.results import RunMetrics, display_name
-from sentiment.reporting import charts
+from sentiment.reporting import charts, unit_charts
 
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
@@ -80,19 +80,6 @@ def paired_tests(metrics: RunMetrics) -> None:
         st.caption(text("compare", "Ensembles"))
 
 
-def data_source(metrics: RunMetrics, data: str | None) -> str | None:
-    """Where the test reviews are: ``data`` ($SENTIMENT_DATA), else the --data of the run, if it is here."""
-    source = data or metrics.options.get("data")
-    return source if source and os.path.exists(source) else None
-
-
-def _load_review(review_id: str, source: str, options: str, tab: str) -> None:
-    """Puts a test review into the explore tab's text box and opens that tab."""
-    st.session_state.review = st.session_state.the_review = loaders.test_reviews(source, options)[review_id]
-    st.session_state.example = "(your own)"
-    st.session_state.tab = tab
-
-
 def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_tab: str) -> None:
     """Test reviews where the first two models disagree, and where both are confidently wrong."""
     predictions = loaders.test_predictions(os.path.join(folder, PREDICTIONS))
@@ -101,7 +88,7 @@ def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_ta
     if predictions is None or len(names) < 2:
         st.info(text("compare", "No predictions", folder=folder, predictions=PREDICTIONS))
         return
-    source = data_source(metrics, data)
+    source = loaders.data_source(metrics, data)
     for i, (title, table) in enumerate(review_tables(predictions, *names).items()):
         st.markdown(f"**{title}**" + (f"; the {LISTED} most extreme:" if len(table) > LISTED else ":"))
         table = table.head(LISTED)
@@ -121,7 +108,7 @@ def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_ta
         st.button(
             "Explain this review",
             key=f"load_{i}",
-            on_click=_load_review,
+            on_click=loaders.open_test_review,
             args=(choice, source, json.dumps(metrics.options, sort_keys=True, default=str), explore_tab),
             help="Opens it in the Explore tab",
         )
@@ -157,3 +144,27 @@ def review_tables(predictions: dict, a: str, b: str) -> dict[str, pd.DataFrame]:
         .sort_values("conf")
         .drop(columns="conf"),
     }
+
+
+def sentiment_neuron(models: dict) -> None:
+    """Does one unit carry the verdict? Each model's probe on its best 1, 2,
+    4, ... units, from its unit atlas (Radford, Józefowicz and Sutskever 2017)."""
+    st.subheader("Does one unit carry the verdict?")
+    found = {name: units.atlas_of(path) for name, (path, _) in models.items()}
+    atlases = {name: a for name, (a, _) in found.items() if a is not None}
+    for name, (a, problem) in found.items():
+        if a is None:
+            st.caption(f"{name.upper()}: {problem}")
+    if not atlases:
+        return
+    for column, (name, a) in zip(st.columns(len(atlases)), atlases.items()):
+        with column:
+            st.altair_chart(unit_charts.probe_chart(a.probe, a.meta["model_accuracy"], name.upper()))
+            best = a.probe_order[0]
+            d, u = divmod(int(best), a.units)
+            st.caption(
+                f"Best single unit: {u} ({a.directions[d]}), {100 * a.threshold_accuracy[d, u]:.1f}% on its own; "
+                f"all {a.units * len(a.directions)} units {100 * a.probe['all']:.1f}%; the model "
+                f"{100 * a.meta['model_accuracy']:.1f}% ({a.meta['test_reviews']:,} test reviews)."
+            )
+    st.caption(text("compare", "Sentiment neuron"))

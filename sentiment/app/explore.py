@@ -16,7 +16,7 @@ import streamlit as st
 from sentiment.analysis.explain import Explanation, UnitRanking
 from sentiment.analysis.reader import Verdict
 from sentiment.analysis.traces import LayerTrace, Trace
-from sentiment.app import loaders
+from sentiment.app import loaders, units
 from sentiment.app.texts import sections, text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
@@ -135,11 +135,14 @@ def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, st
             if start >= stop:
                 st.caption("This model read fewer tokens than the window start.")
                 continue
-            model_heatmaps(name, t, layer, _ranking(explanations.get(name), layer), start, stop)
+            model_heatmaps(name, models[name], t, layer, _ranking(explanations.get(name), layer), start, stop)
 
 
-def model_heatmaps(name: str, t: Trace, layer: LayerTrace, ranking: UnitRanking | None, start: int, stop: int) -> None:
-    """One layer and direction of one model: the gates' means, a gate's units, one unit, the shaded review."""
+def model_heatmaps(
+    name: str, model: tuple, t: Trace, layer: LayerTrace, ranking: UnitRanking | None, start: int, stop: int
+) -> None:
+    """One layer and direction of one model: the gates' means, a gate's
+    units, one unit (along the review, and across the test set), the shaded review."""
     order = ranking.order if ranking is not None else None
     st.altair_chart(
         charts.summary_chart(layer, t.tokens, start, stop, title=f"mean over all {layer.units} units"),
@@ -160,24 +163,36 @@ def model_heatmaps(name: str, t: Trace, layer: LayerTrace, ranking: UnitRanking 
     )
     by_effect = order if sort.startswith("by effect") else None
     st.altair_chart(charts.detail_chart(layer, value, t.tokens, start, stop, by_effect), width="content")
-    units = list(order) if order is not None else list(range(layer.units))
+    one_unit(name, model, t, layer, ranking, start, stop)
+    shade = st.selectbox("Shade the review by", layer.names, key=f"shade_{name}")
+    st.markdown(charts.shaded_text(layer, shade, t.tokens, start, stop), unsafe_allow_html=True)
+
+
+@st.fragment
+def one_unit(
+    name: str, model: tuple, t: Trace, layer: LayerTrace, ranking: UnitRanking | None, start: int, stop: int
+) -> None:
+    """One unit, picked by its rank: along the review, and across the test set
+    (the unit atlas). A fragment: picking another unit redraws this alone."""
+    ranked = list(ranking.order) if ranking is not None else list(range(layer.units))
     names = {
         u: f"unit {u}" + (f" (#{r + 1}, {ranking.contributions[u]:+.2f} to the logit)" if ranking is not None else "")
-        for r, u in enumerate(units)
+        for r, u in enumerate(ranked)
     }
     unit = st.selectbox(
         "One unit along the review",
-        units,
+        ranked,
         # A new review or layer ranks the units anew: start again from its top unit.
         key=f"unit_{name}_{zlib.crc32((layer.label + '|' + ' '.join(t.tokens)).encode())}",
         format_func=names.__getitem__,
     )
     st.altair_chart(charts.unit_chart(layer, unit, t.tokens, start, stop), width="content")
-    shade = st.selectbox("Shade the review by", layer.names, key=f"shade_{name}")
-    st.markdown(charts.shaded_text(layer, shade, t.tokens, start, stop), unsafe_allow_html=True)
+    units.unit_page(name, *model, layer, unit)
 
 
-def explore(models: dict) -> None:
+def explore(models: dict, open_review=None) -> None:
+    """The tab; ``open_review(review_id)`` puts a test review into it (None:
+    the test reviews' texts are not on this machine)."""
     review = review_input()
     if review is None:
         return
@@ -196,3 +211,14 @@ def explore(models: dict) -> None:
         word_attributions(explanations, start, end)
     with gates.container():
         gate_heatmaps(models, traces, explanations, start, end)
+    across_the_test_set(models, traces, start, end, open_review)
+
+
+def across_the_test_set(models: dict, traces: dict[str, Trace], start: int, end: int, open_review) -> None:
+    """The review coloured by each model's factors, and the search by hypothesis (the unit atlas)."""
+    st.subheader("The review by factor")
+    st.caption(text("explore", "Factors"))
+    for column, (name, t) in zip(st.columns(len(traces)), traces.items()):
+        with column:
+            units.factor_view(name, *models[name], t, start, end)
+    units.hypothesis_search(models, traces, open_review)

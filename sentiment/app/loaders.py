@@ -117,6 +117,19 @@ def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
     return dict(zip(test.ids, test.texts))
 
 
+def data_source(metrics: RunMetrics, data: str | None) -> str | None:
+    """Where the test reviews are: ``data`` ($SENTIMENT_DATA), else the --data of the run, if it is here."""
+    source = data or metrics.options.get("data")
+    return source if source and os.path.exists(source) else None
+
+
+def open_test_review(review_id: str, source: str, options: str, tab: str) -> None:
+    """Puts a test review into the explore tab's text box and opens that tab (a button's callback)."""
+    st.session_state.review = st.session_state.the_review = test_reviews(source, options)[review_id]
+    st.session_state.example = "(your own)"
+    st.session_state.tab = tab
+
+
 # -- a model's reading of a review, once per (model file, review) ------------------------------------
 
 

@@ -1,0 +1,89 @@
+"""A hypothesis search over units, as LSTMVis does it (Strobelt et al. 2018).
+
+Select a span of a review and a threshold: the units that are on (at or
+above the threshold) at every word of the span and off (below it) at every
+word just around it are the units that may stand for what the span says.
+Then look for the other places where those units are on together: the
+passages of the atlas's kept test reviews (`sentiment.analysis.atlas`), each
+a run of words over which every selected unit stays on.
+
+Hidden states are flat here, (tokens, directions x units), the forward
+direction's units first: the layout of the atlas's corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+AROUND = 3  # words either side of the span where a unit must be off
+MATCHES = 20
+
+
+@dataclass(frozen=True)
+class UnitHit:
+    unit: int  # flat: direction x units + unit
+    inside: float  # the unit's lowest value over the span
+    around: float  # its highest value just around the span (-inf: nothing around)
+
+    @property
+    def margin(self) -> float:
+        return self.inside - max(self.around, -1.0)
+
+
+@dataclass(frozen=True)
+class Match:
+    review: int  # index into the atlas's kept reviews
+    start: int  # [start, end): the run of words, in that review
+    end: int
+    strength: float  # the selected units' mean value over the run
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def select_units(hidden: np.ndarray, start: int, end: int, threshold: float, around: int = AROUND) -> list[UnitHit]:
+    """The units on at every word of ``[start, end)`` and off at every word
+    within ``around`` of it, best separated first.
+
+    Raises:
+        ValueError: an empty or out-of-range span.
+    """
+    if not 0 <= start < end <= len(hidden):
+        raise ValueError(f"The span must be within the review's {len(hidden)} words. Received: [{start}, {end})")
+    inside = hidden[start:end].min(axis=0)
+    outside = np.concatenate([hidden[max(0, start - around) : start], hidden[end : end + around]])
+    highest = outside.max(axis=0) if len(outside) else np.full(hidden.shape[1], -np.inf)
+    hits = [
+        UnitHit(int(u), float(inside[u]), float(highest[u]))
+        for u in np.flatnonzero((inside >= threshold) & (highest < threshold))
+    ]
+    return sorted(hits, key=lambda h: -h.margin)
+
+
+def find_matches(
+    corpus_hidden: np.ndarray, offsets: np.ndarray, units: list[int], threshold: float, limit: int = MATCHES
+) -> list[Match]:
+    """The passages of the corpus where every one of ``units`` is on: each
+    maximal run of words (within one review) over which they all stay at or
+    above ``threshold``; the longest first, then the strongest.
+
+    Args:
+        corpus_hidden: (tokens, units), int8 as the atlas keeps it (127 is 1.0), or floats.
+        offsets: where each review starts in it, and its end.
+    """
+    if not units:
+        return []
+    values = corpus_hidden[:, units].astype("float32")
+    if corpus_hidden.dtype == np.int8:
+        values /= 127
+    on = (values >= threshold).all(axis=1)
+    matches = []
+    for review, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:])):
+        flags = np.concatenate([[False], on[lo:hi], [False]]).astype("int8")
+        edges = np.flatnonzero(np.diff(flags))
+        for start, end in zip(edges[::2], edges[1::2]):
+            matches.append(Match(review, int(start), int(end), float(values[lo + start : lo + end].mean())))
+    return sorted(matches, key=lambda m: (-m.length, -m.strength))[:limit]
