@@ -22,7 +22,8 @@ def server(tiny_run, tiny_lesson):
         pytest.skip(f"no Chromium at {browser.CHROMIUM} (apt-get install chromium)")
     out, _ = tiny_run
     with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
-        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache}
+        # TF_XLA_FLAGS emptied: an app run inside this test process earlier has set it to its own cache.
+        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache, "TF_XLA_FLAGS": ""}
         with serve_app(out, env=env, launcher="streamlit run app.py") as running:
             yield running
 
@@ -88,7 +89,8 @@ def test_python_app_py_serves_the_app_warmed_up(tiny_run, tiny_lesson, chrome):
     and compiling while the server starts."""
     out, _ = tiny_run
     with tempfile.TemporaryDirectory(prefix="xla-cache-") as cache:
-        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache}
+        # TF_XLA_FLAGS emptied: an app run inside this test process earlier has set it to its own cache.
+        env = {"SENTIMENT_LESSON": str(tiny_lesson), "SENTIMENT_XLA_CACHE": cache, "TF_XLA_FLAGS": ""}
         with serve_app(out, env=env, launcher="python app.py") as running:
             page = chrome.new_page(viewport=browser.VIEWPORT)
             page.goto(running.url, timeout=60_000)

@@ -28,7 +28,6 @@ an atlas of another version of the model is never shown as current;
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 
 from sentiment.analysis.passes import BATCH_ROWS, passes_of
 from sentiment.analysis.reader import reader_of
-from sentiment.core.files import atomic_path
+from sentiment.core.files import atomic_path, file_hash
 
 TOP = 20  # top activating positions kept per unit and quantity
 CONTEXT = 6  # words either side of a position
@@ -54,15 +53,6 @@ FORMAT = 1  # of the atlas file
 
 class AtlasError(ValueError):
     """An atlas that is missing, unreadable, of another format or of another version of its model."""
-
-
-def file_hash(path: str | os.PathLike) -> str:
-    """The sha256 of a file: what ties an atlas to the model file it was made from."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def atlas_path(model_path: str | os.PathLike) -> str:

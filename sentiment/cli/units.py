@@ -19,10 +19,9 @@ import time
 import numpy as np
 
 from sentiment.analysis.atlas import CORPUS, build_atlas, save_atlas
-from sentiment.data.imdb import load_reviews
-from sentiment.data.splits import Split, limit, train_val_split
-from sentiment.data.tables import TableConfig
+from sentiment.data.splits import Split
 from sentiment.evaluation.results import load_run_metrics
+from sentiment.evaluation.run_data import run_data
 from sentiment.network.model import load_model
 
 
@@ -36,19 +35,15 @@ def sample(split: Split, n: int, seed: int) -> Split:
 def atlases(folder: str, data: str | None, reviews: int, validation: int, seed: int, corpus: int = CORPUS) -> list[str]:
     """Builds and writes the atlas of every model in ``folder``; one line per model."""
     metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    run_seed = int(metrics.options.get("seed", 1337))
-    source = load_reviews(data, TableConfig.from_options(metrics.options), run_seed)
-    train_all = limit(source.train, metrics.data.limit, run_seed)
-    _, val = train_val_split(train_all, float(metrics.options.get("val_fraction", 0.1)), run_seed)
-    test = sample(limit(source.test, metrics.data.limit, run_seed), reviews, seed)
-    val = sample(val, validation, seed)
+    splits = run_data(metrics, data)
+    test, val = sample(splits.test, reviews, seed), sample(splits.val, validation, seed)
     lines = []
     for name, result in metrics.models.items():
         start = time.perf_counter()
         path = os.path.join(folder, result.file)
         texts, labels = list(test.texts), test.labels
         atlas = build_atlas(load_model(path), texts, labels, list(val.texts), val.labels, test.ids, seed, corpus)
-        atlas.meta.update(seconds=round(time.perf_counter() - start, 1), seed=seed, data=source.source)
+        atlas.meta.update(seconds=round(time.perf_counter() - start, 1), seed=seed, data=splits.source)
         written = save_atlas(atlas, path)
         best = float(atlas.threshold_accuracy.reshape(-1)[atlas.probe_order[0]])
         probe = ", ".join(f"{k} {100 * v:.1f}%" for k, v in atlas.probe.items())

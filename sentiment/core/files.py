@@ -1,8 +1,10 @@
-"""Atomic writes: a file is either the old one or the complete new one."""
+"""Atomic writes (a file is either the old one or the complete new one), and
+the hash that ties a result to the model file it was measured on."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -35,3 +37,12 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, data) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """The sha256 of a file: what ties an atlas or a suite's results to the model file they were made from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
 
 # Validation picks one of these inverse regularisation strengths.
 TFIDF_C = (1.0, 4.0, 16.0)
@@ -77,7 +79,7 @@ def tfidf_baseline(
         What was fitted, and its P(positive) for each test review.
     """
     start = time.perf_counter()
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode")
+    vectorizer = _tfidf_vectorizer()
     x_train = vectorizer.fit_transform(train_texts)
     x_val, x_test = vectorizer.transform(val_texts), vectorizer.transform(test_texts)
     return _result(
@@ -113,12 +115,43 @@ def nbsvm_features(fit_texts, fit_labels, *other_texts):
     Returns:
         The scaled sparse features of ``fit_texts``, then of each of ``other_texts``.
     """
-    vectorizer = CountVectorizer(
-        ngram_range=(1, 3), min_df=2, binary=True, token_pattern=_TOKEN, preprocessor=lambda t: _clean(t).lower()
-    )
+    vectorizer = _nbsvm_vectorizer()
     x_fit = vectorizer.fit_transform(fit_texts)
     r = nb_ratio(x_fit, fit_labels)
     return tuple(x.multiply(r).tocsr() for x in (x_fit, *(vectorizer.transform(t) for t in other_texts)))
+
+
+def _tfidf_vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode")
+
+
+def _nbsvm_vectorizer() -> CountVectorizer:
+    return CountVectorizer(ngram_range=(1, 3), min_df=2, binary=True, token_pattern=_TOKEN, preprocessor=_lower_clean)
+
+
+def _lower_clean(text: str) -> str:
+    return _clean(text).lower()
+
+
+class NBScaling(TransformerMixin, BaseEstimator):
+    """NBSVM's scaling as a pipeline step: each feature times its NB log-count ratio (`nb_ratio`)."""
+
+    def fit(self, x, y):
+        self.r_ = nb_ratio(x, y)
+        return self
+
+    def transform(self, x):
+        return x.multiply(self.r_).tocsr()
+
+
+def refit(name: str, texts, labels, c: float, seed: int) -> Pipeline:
+    """A baseline of ``BASELINES`` fitted again (texts in, ``predict_proba`` out),
+    with the C a run chose on validation: for scoring it on new texts (the
+    runs keep their baselines' test predictions, not the fitted models)."""
+    steps = {"tfidf": [_tfidf_vectorizer()], "nbsvm": [_nbsvm_vectorizer(), NBScaling()]}
+    if name not in steps:
+        raise ValueError(f"Unknown baseline {name!r}; the baselines are {sorted(steps)}")
+    return make_pipeline(*steps[name], logistic_regression(c, seed)).fit(list(texts), np.asarray(labels))
 
 
 def nbsvm_baseline(
