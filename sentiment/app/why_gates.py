@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import streamlit as st
 
 from sentiment.analysis.gradients import ANALYSIS, Reach, retention
@@ -21,6 +22,7 @@ from sentiment.app.texts import text
 from sentiment.app.warmup import WHY_GATES, modified
 from sentiment.app.widgets import pending
 from sentiment.evaluation.results import RunMetrics, display_name
+from sentiment.experiments.memory import RESULTS, filler, pushed
 from sentiment.network.model import recurrent_cell_name
 from sentiment.reporting import why_charts
 
@@ -50,6 +52,10 @@ def why_gates(lesson_folder: str, metrics: RunMetrics | None, review: str) -> No
     gradient_norms(lesson_metrics)
     if analysis is not None:
         gate_saturation(analysis)
+    results = memory_curves(lesson_folder)
+    probe = (
+        pending("Pushing this review away from the end, for each lesson model", compiling) if live and results else None
+    )
     if live:
         lesson, errors = loaders.load_models(lesson_folder)
         readings = read_lesson(lesson, review)
@@ -59,6 +65,9 @@ def why_gates(lesson_folder: str, metrics: RunMetrics | None, review: str) -> No
             reach_this_review(readings)
         with kept.container():
             kept_in_memory(readings)
+        if probe is not None:
+            with probe.container():
+                filler_probe(lesson, review, results)
 
 
 def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -> None:
@@ -179,3 +188,88 @@ def gate_saturation(analysis: dict) -> None:
     st.subheader("Gate saturation")
     st.altair_chart(chart, width="content")
     st.caption(text("why_gates", "Saturation", reviews=analysis["reviews"]))
+
+
+def memory_curves(lesson_folder: str) -> dict | None:
+    """How far each cell remembers: the textbook task and real verdicts pushed
+    away, from memory.json; None where there is none (it says which command makes it)."""
+    st.subheader("How far does each cell remember?")
+    path = os.path.join(lesson_folder, RESULTS)
+    results = loaders.json_file(path)
+    command = "`python -m sentiment memory --data PATH` writes it (about 30 minutes here)"
+    if results is None:
+        st.info(f"No readable `{path}`: {command}.")
+        return None
+    try:
+        task, real = results["textbook"], results["real"]
+        _ = task["summary"], task["settings"], real["models"], real["filler"]["rule"], real["lengths"]
+    except (KeyError, TypeError):
+        st.warning(f"`{path}` is not what the memory command writes: {command} again.")
+        return None
+    st.markdown(text("why_gates", "Textbook task"))
+    chrono = results.get("chrono", {}).get("summary")
+    st.altair_chart(why_charts.memory_chart(task["summary"], chrono), width="content")
+    last = {cell: rows[-1] for cell, rows in task["summary"].items()}
+    at = ", ".join(f"{cell.upper()} {100 * r['mean']:.0f}%" for cell, r in last.items())
+    settings = task["settings"]
+    st.caption(
+        f"{len(task['seeds'])} seeds per cell and distance; {settings['units']} units, {settings['steps']} steps of "
+        f"{settings['batch']} fresh sequences, Adam {settings['learning_rate']:g}, "
+        f"clipping at {settings['clipnorm']:g}: "
+        f"the same for every cell. At N = {next(iter(last.values()))['distance']}: {at} (mean of the seeds)."
+    )
+    st.markdown(text("why_gates", "Pushed away", rule=real["filler"]["rule"]))
+    st.altair_chart(why_charts.pushed_chart(real["models"]), width="content")
+    st.caption(_pushed_figures(real))
+    for note in real.get("left_out", []):
+        st.caption(f"Left out (the model was not there when the figures were made): {note}")
+    st.markdown(text("why_gates", "Memory reading"))
+    return results
+
+
+def _pushed_figures(real: dict) -> str:
+    """One line of what the real-text curves end at, and what the filler alone reads as."""
+    n = real["lengths"][-1]
+    models = {name: m for name, m in real["models"].items() if m["reviews"]}
+
+    def auc(row) -> str:
+        return "" if row.get("auc") is None else f", separation {100 * row['auc']:.0f}%"
+
+    ends = "; ".join(
+        f"{name} {100 * m['after'][-1]['accuracy']:.0f}%{auc(m['after'][-1])} / "
+        f"{100 * m['before'][-1]['accuracy']:.0f}%{auc(m['before'][-1])} ({m['reviews']} reviews)"
+        for name, m in models.items()
+    )
+    alone = "; ".join(f"{name} {m['filler_alone'][-1]['mean']:.2f}" for name, m in models.items() if m["filler_alone"])
+    return (
+        f"With {n} words of filler after / before the review: {ends}. "
+        f"The filler alone, as long, mean P(positive): {alone}."
+    )
+
+
+def filler_probe(lesson: dict, review: str, results: dict) -> None:
+    """The explore tab's review with the filler growing after it: each lesson
+    model's P(positive), and what the gated ones keep of the review at the end."""
+    pool, lengths = results["real"]["filler"]["kept"], results["real"]["lengths"]
+    padding = filler(pool, lengths[-1], np.random.default_rng(0))
+    texts = {n: pushed(review, " ".join(padding.split()[:n]), after=True) for n in lengths}
+    rows = []
+    for name, (path, _) in lesson.items():
+        for n, t in texts.items():
+            v = loaders.verdict(path, modified(path), t)
+            rows.append({"model": name.upper(), "tokens": n, "p": v.probability})
+    st.markdown("**This review, the filler growing after it**")
+    st.altair_chart(why_charts.filler_probe_chart(rows), width="content")
+    n = st.select_slider("Filler after the review (words)", lengths, value=lengths[len(lengths) // 2], key="memory_n")
+    for name, (path, model) in lesson.items():
+        if not _gated(model):
+            continue
+        words = loaders.verdict(path, modified(path), review).tokens  # the review's own, before the filler
+        t = loaders.trace_review(path, modified(path), texts[n])
+        for label, values in retention(t).items():
+            kept = 100 * values[:words].mean()
+            st.markdown(
+                f"**{name.upper()}** ({label}): {kept:.1f}% of what it wrote over the review is left {n} words on"
+            )
+            shaded = why_charts.retention_text(t.tokens, values, 0, min(len(t.tokens), 300))
+            st.markdown(shaded, unsafe_allow_html=True)

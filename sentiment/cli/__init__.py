@@ -20,6 +20,7 @@ COMMANDS = {
     "export": ("sentiment.cli.export", "a saved model as a TensorFlow SavedModel, for TensorFlow Serving", True),
     "evaluate": ("sentiment.cli.evaluate", "predict a folder's test set again; add what an older run lacks", True),
     "why-gates": ("sentiment.cli.why_gates", "gradient reach and gate saturation of a folder's models", True),
+    "memory": ("sentiment.cli.memory", "how far each cell remembers: the textbook task and verdicts pushed away", True),
     "units": ("sentiment.cli.units", "the unit atlas of a folder's models: what each unit does across the data", True),
     "check-table": ("sentiment.cli.check_table", "check a table of your own reviews; train nothing", False),
 }

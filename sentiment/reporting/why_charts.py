@@ -188,3 +188,90 @@ def retention_text(tokens: list[str], kept: np.ndarray, start: int = 0, end: int
     mean = kept.mean(axis=1)
     body = token_spans(tokens[start:end], mean[start:end], 0.0, 1.0, "kept at the end", RETENTION_COLORS, start)
     return f'<div style="line-height:1.9">{body}</div>' + legend(0.0, 1.0, "forgotten", "kept", RETENTION_COLORS)
+
+
+def memory_chart(summary: dict[str, list[dict]], chrono: dict[str, list[dict]] | None = None) -> alt.Chart:
+    """The textbook task: test accuracy against the distance, a line per cell
+    (the mean over seeds) and a band (their lowest to highest); dashed, the
+    gated cells started with their gates open (chrono), where measured."""
+    rows = [{"model": cell.upper(), "start": "default", **row} for cell, rows in summary.items() for row in rows]
+    rows += [{"model": cell.upper(), "start": "chrono", **row} for cell, rows in (chrono or {}).items() for row in rows]
+    df = pd.DataFrame(rows)
+    base = alt.Chart(df, width=460, height=260).encode(
+        x=alt.X(
+            "distance:Q", scale=alt.Scale(type="log"), title="distractors between the polarity token and the end (N)"
+        ),
+        color=_model_color(df["model"]),
+        detail="start:N",
+    )
+    dash = alt.StrokeDash(
+        "start:N", title="initial gates", scale=alt.Scale(domain=["default", "chrono"], range=[[1, 0], [5, 3]])
+    )
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q"), y2="max:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", scale=alt.Scale(domain=[0.4, 1.0]), axis=alt.Axis(format="%"), title="test accuracy"),
+        strokeDash=dash,
+        tooltip=["model", "start", "distance", alt.Tooltip("mean:Q", format=".1%"), alt.Tooltip("min:Q", format=".1%"),
+                 alt.Tooltip("max:Q", format=".1%")],
+    )  # fmt: skip
+    return band + line
+
+
+MEASURES = {"accuracy": "accuracy", "auc": "separation (ROC-AUC)"}
+
+
+def pushed_chart(models: dict[str, dict]) -> alt.Chart:
+    """Real verdicts pushed away, against the filler's length, a line per model:
+    accuracy, and how well positive and negative reviews are still told apart
+    (ROC-AUC: blind to the filler's own pull); the filler after the review and
+    before it."""
+    rows = [
+        {
+            "model": name,
+            "order": "filler after the review" if order == "after" else "filler before it",
+            "tokens": row["tokens"],
+            "measure": label,
+            "value": row.get(key),
+        }
+        for name, m in models.items()
+        for order in ("after", "before")
+        for row in m[order]
+        for key, label in MEASURES.items()
+        if row.get(key) is not None
+    ]
+    df = pd.DataFrame(rows)
+    names = list(models)
+    palette = [CELL_COLORS.get(n.split()[0].upper(), "#7f7f7f") for n in names]
+    dash = alt.StrokeDash(
+        "kind:N", title=None, scale=alt.Scale(domain=["last state", "pooled"], range=[[1, 0], [5, 3]])
+    )
+    return (
+        alt.Chart(df.assign(kind=df["model"].str.extract(r"\((.*)\)")[0]), width=260, height=200)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("tokens:Q", title="filler (words)"),
+            y=alt.Y("value:Q", scale=alt.Scale(domain=[0.4, 1.0]), axis=alt.Axis(format="%"), title=None),
+            color=alt.Color("model:N", scale=alt.Scale(domain=names, range=palette)),
+            strokeDash=dash,
+            tooltip=["model", "order", "measure", "tokens", alt.Tooltip("value:Q", format=".1%")],
+        )
+        .facet(
+            column=alt.Column("order:N", title=None, sort=["filler after the review"]),
+            row=alt.Row("measure:N", title=None, sort=list(MEASURES.values())),
+        )
+    )
+
+
+def filler_probe_chart(rows: list[dict]) -> alt.Chart:
+    """One review, the filler growing after it: each model's P(positive)."""
+    df = pd.DataFrame(rows)
+    return (
+        alt.Chart(df, width=460, height=220)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("tokens:Q", title="filler after the review (words)"),
+            y=alt.Y("p:Q", scale=alt.Scale(domain=[0, 1]), title="P(positive)"),
+            color=_model_color(df["model"]),
+            tooltip=["model", "tokens", alt.Tooltip("p:Q", format=".3f")],
+        )
+    )

@@ -1,0 +1,313 @@
+"""How far each cell remembers: two experiments that vary the distance
+between what decides a verdict and where the verdict is read.
+
+1. **The textbook task** (Hochreiter and Schmidhuber 1997; Bengio, Simard and
+   Frasconi 1994): a sequence is a polarity token (`POSITIVE` or `NEGATIVE`)
+   followed by N distractors drawn from a neutral vocabulary; the label is the
+   polarity, read from the final state. Each cell, last-state, 32 units, is
+   trained the same way (the same optimizer, clipping, batches and number of
+   steps) for each N and seed, on fresh sequences at every step. Recorded: test
+   accuracy, the step at which the validation accuracy first reached 95%, and
+   the gradient reach (the gradient of the logit with respect to the first
+   token's vector, over that with respect to the last one's) at
+   initialisation and after training.
+2. **A real verdict, pushed away from the end**: short IMDB test reviews each
+   model gets right with a clear verdict, with N tokens of neutral filler
+   after them (or before them: position and distance told apart). The filler
+   is sentences of other test reviews that an NBSVM fitted on the training
+   reviews scores near 0.5. Recorded per model: accuracy against N, and the
+   filler alone.
+
+The models are the project's own (`build_classifier`, `build_model`, our
+cells): nothing here is re-implemented.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sentiment.network.model import EMBEDDING, ModelConfig, build_classifier
+from sentiment.network.recurrent import Recurrent
+
+# -- 1. the textbook task ------------------------------------------------------------------------------
+
+RESULTS = "memory.json"  # beside the lesson models: `python -m sentiment memory` writes it, the app reads it
+POSITIVE, NEGATIVE = 1, 2  # token ids; 0 is padding
+NEUTRAL = 50  # distractor tokens: ids 3 to 52
+VOCAB = 3 + NEUTRAL
+CELLS = ("elman", "jordan", "lstm", "gru")
+DISTANCES = (5, 10, 20, 50, 100, 200, 400)
+QUICK_DISTANCES = (2, 8)
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What every run of the textbook task shares, whatever its cell."""
+
+    units: int = 32
+    embedding_dim: int = 16
+    steps: int = 600
+    batch: int = 32
+    learning_rate: float = 3e-3
+    clipnorm: float = 1.0
+    eval_every: int = 25
+    eval_size: int = 256
+    test_size: int = 1000
+
+
+FULL = TaskSettings()
+QUICK = TaskSettings(units=4, embedding_dim=4, steps=30, batch=8, eval_every=10, eval_size=32, test_size=64)
+
+
+def make_task(distance: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` sequences of a polarity token and ``distance`` distractors,
+    half of them positive (in a random order), and their labels (1: POSITIVE)."""
+    labels = rng.permutation(np.arange(size) % 2)
+    ids = rng.integers(3, VOCAB, (size, distance + 1))
+    ids[:, 0] = np.where(labels == 1, POSITIVE, NEGATIVE)
+    return ids.astype("int64"), labels.astype("float32")
+
+
+def task_model(cell: str, settings: TaskSettings, seed: int) -> keras.Model:
+    """The textbook many-to-one model of ``cell``: ids -> embedding -> one
+    direction of our cell -> the final state -> sigmoid; no dropout."""
+    config = ModelConfig(
+        cell=cell, vocab_size=VOCAB, units=settings.units, embedding_dim=settings.embedding_dim,
+        bidirectional=False, pooling="last", token_dropout=0.0, embedding_dropout=0.0, head_dropout=0.0, seed=seed,
+    )  # fmt: skip
+    keras.utils.set_random_seed(seed)
+    return build_classifier(config.validate(), VOCAB)
+
+
+def open_gates(classifier: keras.Model, cell: str, horizon: int, seed: int) -> None:
+    """Chrono initialisation (Tallec and Ollivier 2018): gate biases that make
+    each unit keep its state for a time drawn from 1 to ``horizon`` steps.
+    LSTM: ``b_f = log(T)`` and ``b_i = -b_f``; GRU (``z``: the share of the
+    new candidate): ``b_z = -log(T)``; ``T ~ U[1, horizon - 1]`` per unit."""
+    layer = next(layer for layer in classifier.layers if isinstance(getattr(layer, "forward_layer", layer), Recurrent))
+    recurrent = getattr(layer, "forward_layer", layer)
+    units, bias = recurrent.cell.units, recurrent.cell.bias
+    keep = np.log(np.random.default_rng(seed).uniform(1, max(horizon - 1, 2), units)).astype("float32")
+    value = np.asarray(bias.numpy())
+    if cell == "lstm":  # gate blocks: input, forget, candidate, output
+        value[:units], value[units : 2 * units] = -keep, keep
+    elif cell == "gru":  # update, reset, candidate
+        value[:units] = -keep
+    else:
+        raise ValueError(f"Chrono initialisation is for the gated cells (lstm, gru); got {cell!r}")
+    bias.assign(value)
+
+
+def first_token_reach(classifier: keras.Model, ids: np.ndarray) -> float:
+    """The median, over sequences, of |∂logit/∂x_0| / |∂logit/∂x_T|: how
+    much of the gradient that reaches the last token's vector reaches the
+    first's (the polarity token's), through the recurrence."""
+    embedding = classifier.get_layer(EMBEDDING)
+    # The mask the recurrent layer was called with (Keras lists it after the sequence): an input of the reader too.
+    first = next(layer for layer in classifier.layers if isinstance(getattr(layer, "forward_layer", layer), Recurrent))
+    masks = keras.tree.flatten(first.input)[1:]
+    reader = keras.Model([embedding.output, *masks], classifier.output)
+    vectors = tf.gather(embedding.embeddings, ids)
+    with tf.GradientTape() as tape:
+        tape.watch(vectors)
+        p = reader([vectors, *([tf.ones(ids.shape, tf.bool)] if masks else [])], training=False)[:, 0]
+        logit = tf.math.log(p) - tf.math.log1p(-p)
+    norms = tf.norm(tape.gradient(logit, vectors), axis=-1).numpy()
+    return float(np.median(norms[:, 0] / np.maximum(norms[:, -1], 1e-30)))
+
+
+def train_run(cell: str, distance: int, seed: int, settings: TaskSettings, chrono: bool = False) -> dict:
+    """One run: the model trained on fresh sequences at every step; its figures.
+    ``chrono``: the gates' biases start open over the task's distance (`open_gates`)."""
+    rng = np.random.default_rng(seed)
+    valid_x, valid_y = make_task(distance, settings.eval_size, np.random.default_rng(10_000 + seed))
+    test_x, test_y = make_task(distance, settings.test_size, np.random.default_rng(20_000 + seed))
+    model = task_model(cell, settings, seed)
+    if chrono:
+        open_gates(model, cell, distance + 1, seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm), loss="binary_crossentropy"
+    )
+    reach_initial = first_token_reach(model, test_x[:64])
+    start, passed, curve = time.perf_counter(), None, []
+    for step in range(1, settings.steps + 1):
+        x, y = make_task(distance, settings.batch, rng)
+        model.train_on_batch(x, y)
+        if step % settings.eval_every == 0:
+            accuracy = _accuracy(model, valid_x, valid_y)
+            curve.append(round(accuracy, 4))
+            if passed is None and accuracy >= 0.95:
+                passed = step
+    return {
+        "cell": cell,
+        "distance": distance,
+        "seed": seed,
+        "chrono": chrono,
+        "accuracy": _accuracy(model, test_x, test_y),
+        "passed_95_at": passed,
+        "validation_curve": curve,
+        "reach_initial": reach_initial,
+        "reach_trained": first_token_reach(model, test_x[:64]),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    p = model.predict_on_batch(x)[:, 0]
+    return float(np.mean((p >= 0.5) == (y == 1)))
+
+
+def textbook_task(
+    cells=CELLS, distances=DISTANCES, seeds=(0, 1, 2), settings: TaskSettings = FULL, chrono: bool = False, log=print
+) -> dict:
+    """Every run of the grid, and per cell and distance the mean and spread (min, max) of test accuracy."""
+    runs = []
+    for distance in distances:
+        for cell in cells:
+            for seed in seeds:
+                runs.append(train_run(cell, distance, seed, settings, chrono))
+                r = runs[-1]
+                log(f"{cell}{' (chrono)' if chrono else ''} N={distance} seed {seed}: {100 * r['accuracy']:.1f}% "
+                    f"({r['seconds']:.0f} s)")  # fmt: skip
+    summary = {}
+    for cell in cells:
+        rows = []
+        for distance in distances:
+            accs = [r["accuracy"] for r in runs if r["cell"] == cell and r["distance"] == distance]
+            rows.append({"distance": distance, "mean": float(np.mean(accs)), "min": min(accs), "max": max(accs)})
+        summary[cell] = rows
+    return {"settings": asdict(settings), "seeds": list(seeds), "runs": runs, "summary": summary}
+
+
+# -- 2. a real verdict, pushed away ---------------------------------------------------------------------
+
+FILLER_BAND = 0.05  # a filler sentence: NBSVM's P(positive) within 0.5 ± this
+LENGTHS = (0, 25, 50, 100, 200, 400, 700)
+QUICK_LENGTHS = (0, 10)
+SHORT = 60  # tokens: the reviews pushed away are at most this long
+CLEAR = 0.3  # ... and read right by the model with |P(positive) - 0.5| at least this
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(texts: list[str], shortest: int = 5) -> list[str]:
+    """Every sentence of ``texts`` (split after . ! ?) of ``shortest`` to 40 words."""
+    out = []
+    for text in texts:
+        out += [s.strip() for s in _SENTENCE.split(text) if shortest <= len(s.split()) <= 40]
+    return out
+
+
+def filler_pool(
+    candidates: list[str], probabilities: np.ndarray, band: float = FILLER_BAND, at_least: int = 50
+) -> tuple[list[str], float]:
+    """The sentences a bag-of-n-grams model scores within 0.5 ± ``band``:
+    neutral filler; where fewer than ``at_least`` are, the ``at_least``
+    nearest to 0.5. Returns them and the band they are within."""
+    distance = np.abs(np.asarray(probabilities) - 0.5)
+    inside = np.flatnonzero(distance <= band)
+    if len(inside) < at_least:
+        inside = np.argsort(distance, kind="stable")[:at_least]
+    return [candidates[i] for i in inside], float(distance[inside].max())
+
+
+MODEL_BAND = 0.3  # ... and each model's P(positive) of the sentence alone within 0.5 ± this
+NEUTRAL_SAMPLE = 4000  # sentences of the NBSVM pool the models score (a seeded sample)
+
+
+def neutral_for(models: list[keras.Model], pool: list[str], seed: int = 0, at_least: int = 50) -> list[str]:
+    """The sentences of (a seeded sample of) ``pool`` that every model scores
+    within 0.5 ± MODEL_BAND alone; the ``at_least`` nearest where fewer are."""
+    rng = np.random.default_rng(seed)
+    if len(pool) > NEUTRAL_SAMPLE:
+        pool = [pool[i] for i in np.sort(rng.choice(len(pool), NEUTRAL_SAMPLE, replace=False))]
+    if not models:
+        return pool
+    worst = np.max([np.abs(probabilities(m, pool) - 0.5) for m in models], axis=0)
+    inside = np.flatnonzero(worst <= MODEL_BAND)
+    if len(inside) < at_least:
+        inside = np.argsort(worst, kind="stable")[:at_least]
+    return [pool[i] for i in np.sort(inside)]
+
+
+def filler(pool: list[str], tokens: int, rng: np.random.Generator) -> str:
+    """About ``tokens`` words of filler: sentences of the pool in a random
+    order, cut to that many words (the models' own tokens are near words)."""
+    words: list[str] = []
+    while len(words) < tokens:
+        words += pool[int(rng.integers(len(pool)))].split()
+    return " ".join(words[:tokens])
+
+
+def pushed(review: str, padding: str, after: bool) -> str:
+    """The review with the filler after it (the verdict far from the end) or before it."""
+    if not padding:
+        return review
+    return f"{review} {padding}" if after else f"{padding} {review}"
+
+
+def clear_and_short(reader, texts: list[str], labels: np.ndarray) -> np.ndarray:
+    """Indices of the reviews of at most SHORT tokens (as the model reads
+    them) that the model gets right with a clear verdict (|P - 0.5| >= CLEAR)."""
+    keep = []
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        ids, _ = reader.read(text)
+        if 0 < len(ids) <= SHORT:
+            p = reader.verdict(text).probability
+            if (p >= 0.5) == bool(label) and abs(p - 0.5) >= CLEAR:
+                keep.append(i)
+    return np.asarray(keep, "int64")
+
+
+def separation(p: np.ndarray, positive: np.ndarray) -> float | None:
+    """The ROC-AUC of P(positive) between the positive and the negative reviews:
+    how well the model still tells them apart, whatever the filler's own pull
+    (0.5: not at all); None with one class only."""
+    pos, neg = p[positive], p[~positive]
+    if not len(pos) or not len(neg):
+        return None
+    greater = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    return float(greater)
+
+
+def probabilities(model: keras.Model, texts: list[str], batch: int = 64) -> np.ndarray:
+    """P(positive) of each text, ``batch`` texts at a time."""
+    parts = [model.predict_on_batch(tf.constant(texts[i : i + batch]))[:, 0] for i in range(0, len(texts), batch)]
+    return np.concatenate(parts) if parts else np.zeros(0, "float32")
+
+
+def pushed_away(
+    model: keras.Model, reader, texts: list[str], labels: np.ndarray, pool: list[str],
+    lengths=LENGTHS, reviews: int = 500, seed: int = 0,
+) -> dict:  # fmt: skip
+    """One model's reviews (`clear_and_short`, a seeded sample of ``reviews``),
+    with N words of filler after them and before them, for each N of
+    ``lengths``: accuracy and the share of verdicts flipped (they were all
+    right without filler); and the filler alone: its mean P(positive) and the
+    share read as positive."""
+    chosen = clear_and_short(reader, texts, labels)
+    rng = np.random.default_rng(seed)
+    if len(chosen) > reviews:
+        chosen = np.sort(rng.choice(chosen, reviews, replace=False))
+    out = {"reviews": int(len(chosen)), "after": [], "before": [], "filler_alone": []}
+    truth = np.asarray(labels)[chosen] == 1
+    for n in lengths:
+        fillers = [filler(pool, n, np.random.default_rng([seed, int(i), n])) for i in chosen]
+        for order, after in (("after", True), ("before", False)):
+            p = probabilities(model, [pushed(texts[i], f, after) for i, f in zip(chosen, fillers)])
+            row = {"tokens": n, "accuracy": None, "auc": None}  # None: no review was chosen
+            if len(p):
+                row["accuracy"] = float(np.mean((p >= 0.5) == truth))
+                row["auc"] = separation(p, truth)
+            out[order].append(row)
+        if n and fillers:
+            alone = probabilities(model, fillers[:200])
+            out["filler_alone"].append(
+                {"tokens": n, "mean": float(alone.mean()), "positive": float((alone >= 0.5).mean())}
+            )
+    return out
