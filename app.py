@@ -28,6 +28,7 @@ import streamlit as st  # noqa: E402
 from sentiment.app import loaders  # noqa: E402
 from sentiment.app.compare import compare, disagreements, sentiment_neuron  # noqa: E402
 from sentiment.app.explore import current_review, explore  # noqa: E402
+from sentiment.app.flips import what_it_gets_wrong  # noqa: E402
 from sentiment.app.launch import warm_up  # noqa: E402
 from sentiment.app.settings import from_environment  # noqa: E402
 from sentiment.app.texts import text  # noqa: E402
@@ -37,7 +38,7 @@ from sentiment.network.cells import CELLS  # noqa: E402
 from sentiment.network.model import recurrent_cell_name  # noqa: E402
 from sentiment.reporting import charts  # noqa: E402
 
-TABS = ["Explore a review", "Compare LSTM vs GRU", "Why gates?"]
+TABS = ["Explore a review", "Compare LSTM vs GRU", "What it gets wrong", "Why gates?"]
 SETTINGS = from_environment()
 
 
@@ -78,7 +79,7 @@ def main() -> None:
         return
     sidebar(models, metrics, metrics_problem)
     # Only the open tab runs ("rerun" makes the tabs track which one is open).
-    explore_tab, compare_tab, why_tab = st.tabs(TABS, key="tab", on_change="rerun")
+    explore_tab, compare_tab, wrong_tab, why_tab = st.tabs(TABS, key="tab", on_change="rerun")
     if explore_tab.open:
         with explore_tab:
             explore(models, opener(metrics))
@@ -88,6 +89,9 @@ def main() -> None:
             sentiment_neuron(models)
             if metrics is not None:
                 disagreements(metrics, SETTINGS.models, SETTINGS.data, TABS[0])
+    if wrong_tab.open:
+        with wrong_tab:
+            what_it_gets_wrong(models, SETTINGS.models, TABS[0])
     if why_tab.open:
         with why_tab:
             why_gates(SETTINGS.lesson, metrics, current_review())

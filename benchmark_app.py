@@ -9,7 +9,8 @@ Side by side in one run, on this machine:
 - start: `streamlit run app.py` started on 127.0.0.1 and the page opened in
   headless Chromium at once; the seconds from starting the server to (1)
   every model's verdict on screen, (2) the word attributions, (3) the gate
-  heatmaps; then (4) the compare tab and (5) the "Why gates?" tab opened, each
+  heatmaps; then (4) the compare tab, (5) "What it gets wrong" (to the side-by-side
+  view's verdicts) and (6) the "Why gates?" tab opened, each
   timed from its click (after the explore tab had answered) to its content,
   and the latter's views of the review (its lesson models' passes). Twice: with no
   compiled programs kept ("cold": an empty XLA cache), then with the ones the
@@ -49,7 +50,11 @@ def keras_files(folder: str) -> list[str]:
     return sorted(f for f in os.listdir(folder) if f.endswith(".keras"))
 
 
-TABS = {"compare": ("Compare LSTM vs GRU", "Is the difference real?"), "why_gates": ("Why gates?", "Gate saturation")}
+TABS = {
+    "compare": ("Compare LSTM vs GRU", "Is the difference real?"),
+    "wrong": ("What it gets wrong", "P(positive) of the edit"),  # the side-by-side view's first verdicts
+    "why_gates": ("Why gates?", "Gate saturation"),
+}
 
 
 def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
@@ -232,7 +237,8 @@ def main(argv=None) -> int:
             print(
                 f"{launcher}, {kind}: verdicts {figures['verdicts_s']} s, attributions {figures['attributions_s']} s, "
                 f"heatmaps {figures['heatmaps_s']} s after the server started; then the compare tab "
-                f"{figures['compare_tab_s']} s, the Why gates? tab {figures['why_gates_tab_s']} s from their click "
+                f"{figures['compare_tab_s']} s, What it gets wrong {figures['wrong_tab_s']} s, the Why gates? tab "
+                f"{figures['why_gates_tab_s']} s from their click "
                 f"(its views of the review {figures['why_gates_live_s']} s)",
                 flush=True,
             )

@@ -1,9 +1,9 @@
 """Take the README's screenshots of the app with the committed models.
 
-    python docs/screenshots.py                    # writes docs/app.png, compare.png, why_gates.png
+    python docs/screenshots.py                    # writes docs/app.png, compare.png, wrong.png, why_gates.png
     python docs/screenshots.py --out /tmp/shots --chromium /usr/bin/chromium
 
-Serves `streamlit run app.py` on 127.0.0.1 (models from saved_models/, the
+Serves `python app.py` on 127.0.0.1 (models from saved_models/, the
 last-state models from saved_models/lesson/), opens it in headless Chromium
 with a tall viewport (a Streamlit page scrolls inside its own container, so a
 short one would cut the page) and saves each tab once everything on it is
@@ -63,6 +63,12 @@ def main(argv=None) -> int:
             page.get_by_text("Is the difference real?").wait_for(timeout=120_000)
             page.wait_for_timeout(3000)
             shot("Compare LSTM vs GRU", "compare.png")
+
+            page.get_by_role("tab", name="What it gets wrong").click()
+            page.get_by_text("P(positive) of the edit").first.wait_for(timeout=120_000)
+            page.wait_for_selector("span[title='put in']", timeout=180_000)
+            page.wait_for_timeout(3000)
+            shot("What it gets wrong", "wrong.png")
 
             page.get_by_role("tab", name="Why gates?").click()
             page.get_by_text("Gate saturation").wait_for(timeout=180_000)

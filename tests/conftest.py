@@ -209,3 +209,18 @@ def tiny_atlas(tiny_run, tmp_path_factory):
     data = str(out.parent / "data" / "aclImdb")
     assert units([str(folder), "--data", data, "--reviews", "20", "--validation", "20"]) == 0
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_suite(tiny_run, tiny_lesson, tmp_path_factory):
+    """The tiny models of `tiny_run`, copied, with the behavioural suite's results (`python -m sentiment suite`)."""
+    import shutil
+
+    from sentiment.cli.suite import main as run_suite
+
+    out, _ = tiny_run
+    folder = tmp_path_factory.mktemp("suite") / "models"
+    shutil.copytree(out, folder)
+    data = str(out.parent / "data" / "aclImdb")
+    assert run_suite(["--models", str(folder), "--lesson", str(tiny_lesson), "--data", data]) == 0
+    return folder

@@ -347,3 +347,78 @@ def test_a_matching_passage_is_one_click_from_the_explore_tab(tiny_atlas, monkey
     review_id = load_atlas(tiny_atlas / "lstm.keras").review_ids[2]
     assert at.text_area(key="review").value == texts_of(tiny_atlas)[review_id]
     assert len(at.metric) == 2  # both models read it
+
+
+WRONG = "What it gets wrong"
+
+
+@pytest.mark.slow
+def test_what_it_gets_wrong_shows_the_suite_and_opens_a_failing_case(tiny_suite, monkeypatch):
+    """The failure rates chart, a model's failing cases, and each case one click
+    from the explore tab (and an edit case from the side-by-side view)."""
+    from sentiment.experiments.suite import load_suite
+
+    results = load_suite(tiny_suite / "suite.json")
+    at = run_app(tiny_suite, monkeypatch)
+    at.session_state["tab"] = WRONG
+    at.run()
+    assert_no_exception(at)
+    assert len(charts(at)) >= 1  # the failure rates
+    assert "The behavioural suite" in [h.value for h in at.subheader]
+    at.selectbox(key="suite_model").select("lstm").run()
+    scores = results.scores["lstm"]
+    for capability in ("negation", "invariance", "direction"):
+        at.selectbox(key="suite_capability").select(capability).run()
+        assert_no_exception(at)
+        chosen = [i for i, c in enumerate(results.cases) if c.capability == capability]
+        failing = int(scores.failed[chosen].sum())
+        assert any(f"LSTM fails {failing} of these {len(chosen)} cases" in c.value for c in at.caption)
+        if failing and capability != "negation":
+            (first, *_) = [i for i in chosen if scores.failed[i]]
+            at.button(key=f"side_case_{first}").click().run()
+            assert at.text_area(key="edit_a").value == results.cases[first].base
+            assert at.text_area(key="edit_b").value == results.cases[first].text
+    at.selectbox(key="suite_capability").select("negation").run()
+    explain = [b for b in at.button if b.key.startswith("explain_case_")]
+    if explain:  # the tiny models fail some negation case, or it would not be listed
+        index = int(explain[0].key.rsplit("_", 1)[1])
+        explain[0].click().run()
+        assert_no_exception(at)
+        assert at.session_state["tab"] == "Explore a review"
+        assert at.text_area(key="review").value == results.cases[index].text
+        assert len(at.metric) == 2  # both models read it
+
+
+@pytest.mark.slow
+def test_a_review_and_its_edit_side_by_side(tiny_run, monkeypatch):
+    """The delta per model, the aligned words, both attributions and the gates'
+    difference; and every pair with nothing to compare says so."""
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)
+    at.session_state["tab"] = WRONG
+    at.run()
+    assert_no_exception(at)
+    assert any("python -m sentiment suite" in i.value for i in at.info)  # no suite.json here: says what makes it
+    at.selectbox(key="edit_pair").select("but: which half decides").run()
+    assert_no_exception(at)
+    assert at.text_area(key="edit_b").value == "Terrible start, but a great movie."
+    deltas = [m for m in at.metric if "P(positive) of the edit" in m.label]
+    assert len(deltas) == 2 and all(m.delta.startswith(("+", "-")) for m in deltas)
+    html = " ".join(md.value for md in at.markdown)
+    assert 'title="removed">great</span>' in html and 'title="put in">terrible</span>' in html
+    assert len(charts(at)) >= 2  # a difference heatmap per model
+    at.selectbox(key="edit_q_lstm").select("forget").run()
+    assert_no_exception(at)
+    for a, b, says in [
+        ("", "good", "is empty"),
+        ("good", "good", "the same"),
+        ("It was good.", "IT WAS GOOD!", "same words"),
+        ("good", "これは映画です", None),
+        ("x" * 1_100_000, "good", "the first 100,000 are used"),
+    ]:
+        at.text_area(key="edit_a").input(a)
+        at.text_area(key="edit_b").input(b).run()
+        assert_no_exception(at)
+        shown = " ".join(e.value for e in [*at.info, *at.warning])
+        if says:
+            assert says in shown, (a[:20], b, shown)

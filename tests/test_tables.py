@@ -285,3 +285,45 @@ def test_train_py_refuses_a_bad_table_before_training(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "r.csv line 4, column 'label': a third label 'neutral'" in result.stderr
     assert not (tmp_path / "out" / "lstm.keras").exists()
+
+
+def test_extra_training_rows_are_read_and_checked_like_a_table(tmp_path):
+    from sentiment.data.splits import joined
+    from sentiment.data.tables import load_extra
+
+    path = write_table(tmp_path / "extra.csv", [{"text": "not good", "label": 0}, {"text": "not bad", "label": 1}])
+    extra = load_extra(path)
+    assert extra.texts == ["not good", "not bad"] and extra.labels.tolist() == [0, 1]
+    both = joined(load_table(write_table(tmp_path / "t.csv"), OURS).train, extra)
+    assert both.texts[-2:] == ["not good", "not bad"] and both.groups is None
+    bad = _bad(tmp_path, "bad.csv", b"text,label\na,0\nb,1\nc,2\n")
+    with pytest.raises(DataError, match="bad.csv line 4, column 'label': a third label '2'"):
+        load_extra(bad)
+    with pytest.raises(DataError, match="--extra-train .*missing.csv: no such file"):
+        load_extra(tmp_path / "missing.csv")
+
+
+@pytest.mark.slow
+def test_train_py_with_extra_rows_adds_them_to_training_only(tmp_path):
+    from sentiment.evaluation.results import load_run_metrics
+
+    data = write_aclimdb(str(tmp_path / "data"), per_class=30)
+    extra = write_table(tmp_path / "extra.csv", [{"text": f"not good at all {i}", "label": i % 2} for i in range(10)])
+    out = tmp_path / "out"
+    result = run_train("--data", data, "--extra-train", extra, "--epochs", "1", *TINY_SIZE, "--cells", "gru",
+                       "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = load_run_metrics(out / "metrics.json")
+    plain = run_train("--data", data, "--epochs", "1", *TINY_SIZE, "--cells", "gru", "--out", str(tmp_path / "p"))
+    assert plain.returncode == 0
+    again = load_run_metrics(tmp_path / "p" / "metrics.json")
+    assert metrics.data.train == again.data.train + 10
+    assert (metrics.data.val, metrics.data.test) == (again.data.val, again.data.test)
+    assert any("10 extra training rows" in note for note in metrics.data.notes)
+
+
+@pytest.mark.slow
+def test_a_missing_extra_file_stops_train_py_before_any_work(tmp_path):
+    result = run_train("--data", str(tmp_path), "--extra-train", str(tmp_path / "nope.csv"), timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--extra-train must name a table file" in result.stderr and "nope.csv" in result.stderr

@@ -35,6 +35,13 @@ def current_review() -> str:
     return st.session_state.get("the_review", DEFAULT_REVIEW)[:MAX_CHARS]
 
 
+def put_review(review: str, tab: str) -> None:
+    """Puts ``review`` into the tab's text box and opens the tab named ``tab`` (a button's callback)."""
+    st.session_state.review = st.session_state.the_review = review
+    st.session_state.example = "(your own)"
+    st.session_state.tab = tab
+
+
 def review_input() -> str | None:
     """The example picker and the text box; the review to explain, or None."""
     # Streamlit forgets a widget's value in a run that does not draw it (another

@@ -30,6 +30,7 @@ from sentiment.data.imdb import load_reviews
 from sentiment.data.tables import TableConfig
 from sentiment.evaluation.predictions import load_test_predictions
 from sentiment.evaluation.results import MetricsFileError, RunMetrics, load_run_metrics
+from sentiment.experiments.suite import RESULTS, SuiteFileError, SuiteResults, load_suite, stale_files
 from sentiment.network.model import ModelLoadError
 
 KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
@@ -105,6 +106,28 @@ def _read_json(path: str, stamp: float) -> dict | None:
 def json_file(path: str) -> dict | None:
     """A JSON file beside the models (why_gates.json), or None where it is missing or unreadable."""
     return _read_json(path, modified(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _read_suite(path: str, stamp: float, folder: str) -> tuple[SuiteResults | None, str | None]:
+    del stamp  # part of the cache key only: a rewritten file is a new entry
+    try:
+        results = load_suite(path)
+    except SuiteFileError as err:
+        return None, str(err)
+    stale = stale_files(results, folder)
+    note = (
+        f"Measured on other versions of {', '.join(stale)}: run `python -m sentiment suite` again." if stale else None
+    )
+    return results, note
+
+
+def suite_results(folder: str) -> tuple[SuiteResults | None, str | None]:
+    """(the behavioural suite's results, None), or (None, why there are none and
+    what makes them), or (results, a note that they are from other model files)."""
+    path = os.path.join(folder, RESULTS)
+    models = model_files(folder) + model_files(os.path.join(folder, "lesson"))
+    return _read_suite(path, modified(path) + sum(map(modified, models)), folder)
 
 
 @st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)

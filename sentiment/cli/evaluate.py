@@ -16,12 +16,11 @@ import numpy as np
 
 from sentiment.cli.scoring import predict_texts, score_baseline
 from sentiment.data.batches import token_counts
-from sentiment.data.imdb import load_reviews
-from sentiment.data.splits import limit, train_val_split
-from sentiment.data.tables import TableConfig
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
 from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions, save_test_predictions
 from sentiment.evaluation.results import RunMetrics, load_run_metrics, run_name, write_run_metrics
+from sentiment.evaluation.run_data import run_data
+from sentiment.experiments import suite
 from sentiment.network.model import load_model
 from sentiment.reporting.report import write_report
 from sentiment.training.baselines import BASELINES
@@ -48,16 +47,13 @@ def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = (
     if unknown:
         raise ValueError(f"no baseline called {', '.join(unknown)}: choose from {', '.join(BASELINES)}")
     metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    seed = int(metrics.options.get("seed", 1337))
-    reviews = load_reviews(data, TableConfig.from_options(metrics.options), seed)
-    test = limit(reviews.test, metrics.data.limit, seed)
+    splits = run_data(metrics, data)
+    seed, train, val, test = splits.seed, splits.train, splits.val, splits.test
     probs, lengths = _models_again(folder, metrics, test)
     saved_path = os.path.join(folder, PREDICTIONS)
     saved = load_test_predictions(saved_path)["probs"] if os.path.isfile(saved_path) else {}
     probs.update(_other_runs(folder, metrics, test, saved))
     if metrics.baselines or add_baselines:
-        train_all = limit(reviews.train, metrics.data.limit, seed)
-        train, val = train_val_split(train_all, float(metrics.options.get("val_fraction", 0.1)), seed)
         for key in add_baselines:
             if key not in metrics.baselines:
                 metrics.baselines[key], probs[key] = score_baseline(key, train, val, test, seed, lengths)
@@ -70,7 +66,7 @@ def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = (
     add_comparisons(metrics, test.labels, probs, lengths)
     save_test_predictions(saved_path, test.ids, test.labels, lengths, probs)
     write_run_metrics(os.path.join(folder, "metrics.json"), metrics)
-    write_report(os.path.join(folder, "report.md"), metrics)
+    write_report(os.path.join(folder, "report.md"), metrics, sections=_suite_section(folder))
     return (
         f"{folder}: {PREDICTIONS} ({len(test.ids):,} reviews; {', '.join(probs)}), accuracy by length and "
         "paired tests in metrics.json and report.md"
@@ -130,3 +126,12 @@ def main(argv=None, prog: str | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _suite_section(folder: str) -> list[str]:
+    """report.md's behavioural-suite section, kept where suite.json was measured on the models here now."""
+    try:
+        results = suite.load_suite(os.path.join(folder, suite.RESULTS))
+    except suite.SuiteFileError:
+        return []
+    return [] if suite.stale_files(results, folder) else suite.suite_markdown(results)

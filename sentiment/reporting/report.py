@@ -5,6 +5,7 @@ curves.png (loss and accuracy per epoch)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from sentiment.core.files import atomic_path, write_text
 from sentiment.evaluation.results import RunMetrics, display_name
@@ -208,10 +209,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CHOICES = os.path.join(ROOT, "docs", "model_choices.md")
 
 
-def write_report(path, summary: RunMetrics, choices_path: str | None = CHOICES) -> None:
-    """report.md: this run's tables, then what each modelling choice gave
-    (docs/model_choices.md, where there is one)."""
-    text = report_markdown(summary)
+def write_report(path, summary: RunMetrics, choices_path: str | None = CHOICES, sections: Sequence[str] = ()) -> None:
+    """report.md: this run's tables, ``sections`` (lines of markdown: measurements
+    made on the run's models afterwards, e.g. the behavioural suite), then what
+    each modelling choice gave (docs/model_choices.md, where there is one)."""
+    text = report_markdown(summary) + "\n".join(sections)
     if choices_path and os.path.isfile(choices_path):
         with open(choices_path, encoding="utf-8") as f:
             text += "\n" + f.read().strip() + "\n"

@@ -199,7 +199,9 @@ def memory_chart(summary: dict[str, list[dict]], chrono: dict[str, list[dict]] |
     df = pd.DataFrame(rows)
     base = alt.Chart(df, width=460, height=260).encode(
         x=alt.X(
-            "distance:Q", scale=alt.Scale(type="log"), title="distractors between the polarity token and the end (N)"
+            "distance:Q",
+            scale=alt.Scale(type="log", domain=[float(df["distance"].min()), float(df["distance"].max())]),
+            title="distractors between the polarity token and the end (N)",
         ),
         color=_model_color(df["model"]),
         detail="start:N",
@@ -207,7 +209,7 @@ def memory_chart(summary: dict[str, list[dict]], chrono: dict[str, list[dict]] |
     dash = alt.StrokeDash(
         "start:N", title="initial gates", scale=alt.Scale(domain=["default", "chrono"], range=[[1, 0], [5, 3]])
     )
-    band = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q"), y2="max:Q")
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", scale=alt.Scale(domain=[0.4, 1.0])), y2="max:Q")
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean:Q", scale=alt.Scale(domain=[0.4, 1.0]), axis=alt.Axis(format="%"), title="test accuracy"),
         strokeDash=dash,

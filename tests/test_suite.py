@@ -1,0 +1,298 @@
+"""The behavioural suite (`sentiment.experiments.suite`): the cases it
+generates, how it scores a model, its file; and the word alignment of a
+review and its edit (`sentiment.analysis.edits`)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from sentiment.analysis.edits import align, changed, nothing_to_compare
+from sentiment.experiments import lexicon, suite
+from sentiment.experiments.suite import Case, build_suite, remedy_sentences, run_suite
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return build_suite()
+
+
+# -- the generator ---------------------------------------------------------------------------------------
+
+
+def test_the_suite_has_every_capability_and_enough_cases(cases):
+    assert len(cases) >= 500
+    assert {c.capability for c in cases} == set(suite.CAPABILITIES)
+    assert all(sum(c.capability == cap for c in cases) >= 100 for cap in suite.CAPABILITIES)
+    assert len({(c.text, c.base) for c in cases}) == len(cases)  # no case twice
+
+
+def test_hand_checked_cases_have_the_right_expectation(cases):
+    """Cases read by a person before the models were scored on them."""
+    by_text = {(c.base, c.text): c for c in cases}
+    expected = {
+        ("", "It was never bad."): ("negation", "label", 1),
+        ("", "It was never boring."): ("negation", "label", 1),
+        ("", "Not the worst movie I have seen."): ("negation", "label", 1),
+        ("", "I did not like this movie."): ("negation", "label", 0),
+        ("", "This movie is not good at all."): ("negation", "label", 0),
+        ("", "I expected the movie to be boring, but it was good."): ("contrast", "label", 1),
+        ("The movie was good.", "The movie was very good."): ("intensity", "up", -1),
+        ("The movie was bad.", "The movie was very bad."): ("intensity", "down", -1),
+        ("The movie was good.", "The movie was somewhat good."): ("intensity", "down", -1),
+    }
+    found = {key: by_text[key] for key in expected if key in by_text}
+    # Templates with at most PER_TEMPLATE fillings are drawn whole: these three always are.
+    assert {
+        ("", "It was never boring."),
+        ("", "Not the worst movie I have seen."),
+        ("", "I did not like this movie."),
+    } <= set(found)
+    assert len(found) >= 5, f"only {sorted(found)} of the hand-checked cases were drawn"
+    for key, case in found.items():
+        assert (case.capability, case.test, case.label) == expected[key], case
+
+
+def test_every_label_case_says_what_its_template_says(cases):
+    positive, negative = lexicon.halves(lexicon.POSITIVE)[0], lexicon.halves(lexicon.NEGATIVE)[0]
+    for c in cases:
+        words = set(c.text.lower().rstrip(".").replace(",", "").split())
+        if c.template == "not + positive":
+            assert c.label == 0 and "not" in words and words & set(positive), c
+        if c.template == "not + negative":
+            assert c.label == 1 and "not" in words and words & set(negative), c
+        if c.template == "bad, but good":  # the part after "but" decides
+            assert c.label == 1 and set(c.text.split(" but ")[1].rstrip(".").split()) & set(positive), c
+
+
+def test_edits_change_what_they_say_and_nothing_else(cases):
+    for c in cases:
+        if c.template == "a typo":
+            a, b = c.base.split(), c.text.split()
+            diffs = [(x, y) for x, y in zip(a, b) if x != y]
+            assert len(a) == len(b) and len(diffs) == 1 and sorted(diffs[0][0]) == sorted(diffs[0][1]), c
+        if c.template == "neutral sentence after":
+            assert c.text.startswith(c.base) and c.text[len(c.base) :].strip() in lexicon.NEUTRAL, c
+        if c.template == "another actor":
+            assert c.text.split(" was ")[1] == c.base.split(" was ")[1] and c.text != c.base, c
+
+
+def test_the_suite_and_the_remedy_share_no_word_of_a_list_and_no_template(cases):
+    texts, labels = remedy_sentences()
+    assert len(texts) >= 500 and 0.3 < labels.mean() < 0.7
+    assert not {t.name for t in suite.SUITE} & {t.name for t in suite.REMEDY}
+    remedy_words = set(lexicon.halves(lexicon.POSITIVE)[1] + lexicon.halves(lexicon.NEGATIVE)[1])
+    suite_words = {w.strip(".,;").lower() for c in cases for w in (c.text + " " + c.base).split()}
+    assert not remedy_words & suite_words
+    assert not set(texts) & {c.text for c in cases}
+
+
+def test_a_bad_template_is_refused():
+    with pytest.raises(ValueError, match="unknown capability"):
+        suite.Template("x", "spelling", "label", "It is {pos}.", label=1)
+    with pytest.raises(ValueError, match="a label test has a label"):
+        suite.Template("x", "negation", "label", "It is {pos}.")
+
+
+# -- scoring ---------------------------------------------------------------------------------------------
+
+
+def test_each_kind_of_case_fails_exactly_when_it_should():
+    assert Case("negation", "label", "t", "a", label=1).fails(0.49)
+    assert not Case("negation", "label", "t", "a", label=1).fails(0.5)
+    assert Case("invariance", "same", "t", "b", base="a").fails(0.51, 0.49)
+    assert not Case("invariance", "same", "t", "b", base="a").fails(0.9, 0.6)
+    up = Case("intensity", "up", "t", "b", base="a")
+    assert not up.fails(0.71, 0.8) and up.fails(0.69, 0.8)  # the tolerance is 0.1
+    down = Case("intensity", "down", "t", "b", base="a")
+    assert not down.fails(0.29, 0.2) and down.fails(0.31, 0.2)
+    with pytest.raises(ValueError, match="needs P"):
+        up.fails(0.5)
+
+
+def test_failure_rates_of_a_stand_in_model_with_known_answers():
+    cases = [
+        Case("negation", "label", "n", "not good", label=0),
+        Case("negation", "label", "n", "not bad", label=1),
+        Case("contrast", "label", "c", "bad, but good", label=1),
+        Case("direction", "up", "d", "fine. great", base="fine"),
+        Case("direction", "down", "d", "fine. awful", base="fine"),
+    ]
+    # A model that reads the last word it knows: right on contrast, wrong on both negations.
+    words = {"good": 0.9, "bad": 0.1, "great": 0.95, "awful": 0.05, "fine": 0.6}
+    seen = []
+
+    def predict(texts):
+        seen.extend(texts)
+        return np.array(
+            [[words[w] for w in t.replace(",", "").replace(".", "").split() if w in words][-1] for t in texts]
+        )
+
+    scores = run_suite(predict, cases)
+    assert scores.failed.tolist() == [True, True, False, False, False]
+    assert scores.rates(cases) == {
+        "negation": {"cases": 2, "failures": 2, "rate": 1.0},
+        "contrast": {"cases": 1, "failures": 0, "rate": 0.0},
+        "direction": {"cases": 2, "failures": 0, "rate": 0.0},
+    }
+    assert len(seen) == len(set(seen)) == 6  # "fine", the shared base, read once
+    assert np.isnan(scores.p_base[0]) and scores.p_base[3] == pytest.approx(0.6)
+
+
+def test_a_model_that_gives_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match="wanted one P"):
+        run_suite(lambda texts: np.zeros(len(texts) + 1), [Case("negation", "label", "n", "x", label=0)])
+
+
+def test_results_go_through_their_file_and_say_when_they_are_stale(cases, tmp_path):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"weights")
+    results = suite.SuiteResults(cases[:50], meta={"files": {"m.keras": suite.file_hash(model)}})
+    results.scores["lstm"] = run_suite(lambda t: np.linspace(0, 1, len(t)), results.cases)
+    path = tmp_path / suite.RESULTS
+    path.write_text(json.dumps(results.to_json()))
+    again = suite.load_suite(path)
+    assert again.cases == results.cases
+    np.testing.assert_array_equal(again.scores["lstm"].failed, results.scores["lstm"].failed)
+    assert suite.stale_files(again, tmp_path) == []
+    model.write_bytes(b"other weights")
+    assert suite.stale_files(again, tmp_path) == ["m.keras"]
+    lines = "\n".join(suite.suite_markdown(again))
+    assert "| LSTM |" in lines and "negation (" in lines
+
+
+def test_a_missing_or_broken_results_file_says_what_to_do(tmp_path):
+    with pytest.raises(suite.SuiteFileError, match="python -m sentiment suite"):
+        suite.load_suite(tmp_path / "suite.json")
+    (tmp_path / "suite.json").write_text("{not json")
+    with pytest.raises(suite.SuiteFileError, match="make it again"):
+        suite.load_suite(tmp_path / "suite.json")
+
+
+# -- a review and its edit, aligned ----------------------------------------------------------------------
+
+
+def ops(a: str, b: str) -> list[tuple]:
+    ta, tb = a.split(), b.split()
+    return [(c.op, None if c.a is None else ta[c.a], None if c.b is None else tb[c.b]) for c in align(ta, tb)]
+
+
+def test_an_insertion_is_aligned_around_the_inserted_word():
+    assert ops("it was bad", "it was not bad") == [
+        ("equal", "it", "it"), ("equal", "was", "was"), ("insert", None, "not"), ("equal", "bad", "bad")
+    ]  # fmt: skip
+
+
+def test_a_deletion_and_a_substitution():
+    assert ops("it was really very bad", "it was bad") == [
+        ("equal", "it", "it"), ("equal", "was", "was"), ("delete", "really", None), ("delete", "very", None),
+        ("equal", "bad", "bad"),
+    ]  # fmt: skip
+    assert ops("great start but a terrible movie", "terrible start but a great movie") == [
+        ("replace", "great", "terrible"), ("equal", "start", "start"), ("equal", "but", "but"),
+        ("equal", "a", "a"), ("replace", "terrible", "great"), ("equal", "movie", "movie"),
+    ]  # fmt: skip
+
+
+def test_a_longer_replacement_is_paired_then_inserted():
+    assert ops("it is good", "it is not at all good") == [
+        ("equal", "it", "it"), ("equal", "is", "is"), ("insert", None, "not"), ("insert", None, "at"),
+        ("insert", None, "all"), ("equal", "good", "good"),
+    ]  # fmt: skip
+    got = ops("a fine film", "a truly awful film")
+    assert got == [
+        ("equal", "a", "a"),
+        ("replace", "fine", "truly"),
+        ("insert", None, "awful"),
+        ("equal", "film", "film"),
+    ]
+    removed, put_in = changed(align("a fine film".split(), "a truly awful film".split()))
+    assert removed == {1} and put_in == {1, 2}
+
+
+def test_texts_with_nothing_to_compare_get_a_sentence():
+    assert "empty" in nothing_to_compare("", "good")
+    assert "the review and its edit are empty" in nothing_to_compare(" ", "\n")
+    assert "the same" in nothing_to_compare("good", "good")
+    assert nothing_to_compare("good", "not good") is None
+    assert align([], ["a"]) == [suite_column(None, 0, "insert")]
+
+
+def suite_column(a, b, op):
+    from sentiment.analysis.edits import Column
+
+    return Column(a, b, op)
+
+
+# -- the command, on the tiny run ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_command_scores_every_model_and_the_baselines(tiny_suite):
+    results = suite.load_suite(tiny_suite / suite.RESULTS)
+    assert set(results.scores) == {"lstm", "gru", "elman (lesson)", "lstm (lesson)", "tfidf", "nbsvm"}
+    for s in results.scores.values():
+        assert s.p.shape == (len(results.cases),) and ((s.p >= 0) & (s.p <= 1)).all()
+    assert suite.stale_files(results, tiny_suite) == []
+    report = (tiny_suite / "report.md").read_text()
+    assert "## Behavioural suite: what flips a verdict" in report and "| NBSVM |" in report
+    assert report.index("## Behavioural suite") < report.index("## What each modelling choice gave")
+
+
+@pytest.mark.slow
+def test_evaluate_keeps_the_suite_section_while_the_models_are_the_same(tiny_suite, tmp_path):
+    from sentiment.cli.evaluate import main as evaluate
+
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_suite, folder)
+    data = json.loads((folder / "metrics.json").read_text())["options"]["data"]
+    assert evaluate([str(folder), "--data", data]) == 0
+    assert "## Behavioural suite" in (folder / "report.md").read_text()
+    (folder / "gru.keras").write_bytes((folder / "lstm.keras").read_bytes())  # another model under that name
+    assert suite.stale_files(suite.load_suite(folder / suite.RESULTS), folder) == ["gru.keras"]
+
+
+# -- the remedies' rules ---------------------------------------------------------------------------------
+
+
+def test_the_negation_rule_on_crafted_sentences():
+    from sentiment.experiments.augment import negated, polarity_of_remedy_words
+
+    polar, every = polarity_of_remedy_words(), set(lexicon.POSITIVE) | set(lexicon.NEGATIVE)
+    assert negated("The acting was great.", polar, every) == ("The acting was not great.", 1)
+    assert negated("The ending is really awful here.", polar, every) == ("The ending is not really awful here.", 0)
+    for skipped in [
+        "It was not great at all.",  # a negation already
+        "I didn't think it was great.",
+        "The acting was great and funny.",  # two polarity words
+        "The acting was good.",  # "good" is the suite's half
+        "A great film.",  # no copula before it
+        "Great.",  # too short
+    ]:
+        assert negated(skipped, polar, every) is None, skipped
+
+
+def test_negation_rows_pair_each_sentence_with_its_negation():
+    from sentiment.experiments.augment import negation_rows
+
+    texts, labels = negation_rows(["The acting was great. The plot is weak.<br />It was fine.", "Was it awful? No."])
+    assert texts == ["The acting was great.", "The plot is weak.", "The acting was not great.", "The plot is not weak."]
+    assert labels.tolist() == [1, 0, 0, 1]
+
+
+def test_cad_rows_leave_out_a_pair_with_a_held_out_text(tmp_path):
+    from sentiment.experiments.augment import cad_rows
+
+    header = "Sentiment\tText\tbatch_id\n"
+    (tmp_path / "train_paired.tsv").write_text(
+        header + "Negative\tA dull film.\t1\nPositive\tA bright film.\t1\n"
+        "Positive\tThe cast<br />shines.\t2\nNegative\tThe cast sinks.\t2\n"
+    )
+    (tmp_path / "dev_paired.tsv").write_text(header + "Positive\tFun.\t3\nNegative\tNo fun.\t3\n")
+    texts, labels, dropped = cad_rows(str(tmp_path), ["the CAST shines."])  # as a test review reads
+    assert texts == ["A dull film.", "A bright film.", "Fun.", "No fun."] and labels.tolist() == [0, 1, 1, 0]
+    assert dropped == 1
+    (tmp_path / "dev_paired.tsv").unlink()
+    with pytest.raises(FileNotFoundError, match="dev_paired.tsv"):
+        cad_rows(str(tmp_path), [])
