@@ -2,7 +2,7 @@
 the first verdict, the explanations and each tab; warm; and ten users at once.
 
     python benchmark_app.py                      # models in saved_models/, lesson models in saved_models/lesson/
-    python benchmark_app.py --models DIR --lesson DIR --chromium /usr/bin/chromium
+    python benchmark_app.py --models DIR --lesson DIR --starts 3   # other models; three starts of each kind
 
 Side by side in one run, on this machine:
 

@@ -10,7 +10,7 @@ import pytest
 
 from sentiment.analysis.edits import align, changed, nothing_to_compare
 from sentiment.experiments import lexicon, suite
-from sentiment.experiments.suite import Case, build_suite, remedy_sentences, run_suite
+from sentiment.experiments.suite import Case, build_suite, run_suite
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +78,10 @@ def test_edits_change_what_they_say_and_nothing_else(cases):
             assert c.text.split(" was ")[1] == c.base.split(" was ")[1] and c.text != c.base, c
 
 
-def test_the_suite_and_the_remedy_share_no_word_of_a_list_and_no_template(cases):
-    texts, labels = remedy_sentences()
-    assert len(texts) >= 500 and 0.3 < labels.mean() < 0.7
-    assert not {t.name for t in suite.SUITE} & {t.name for t in suite.REMEDY}
+def test_no_word_of_the_kept_half_appears_in_the_suite(cases):
     remedy_words = set(lexicon.halves(lexicon.POSITIVE)[1] + lexicon.halves(lexicon.NEGATIVE)[1])
     suite_words = {w.strip(".,;").lower() for c in cases for w in (c.text + " " + c.base).split()}
     assert not remedy_words & suite_words
-    assert not set(texts) & {c.text for c in cases}
 
 
 def test_a_bad_template_is_refused():
@@ -251,48 +247,3 @@ def test_evaluate_keeps_the_suite_section_while_the_models_are_the_same(tiny_sui
     assert "## Behavioural suite" in (folder / "report.md").read_text()
     (folder / "gru.keras").write_bytes((folder / "lstm.keras").read_bytes())  # another model under that name
     assert suite.stale_files(suite.load_suite(folder / suite.RESULTS), folder) == ["gru.keras"]
-
-
-# -- the remedies' rules ---------------------------------------------------------------------------------
-
-
-def test_the_negation_rule_on_crafted_sentences():
-    from sentiment.experiments.augment import negated, polarity_of_remedy_words
-
-    polar, every = polarity_of_remedy_words(), set(lexicon.POSITIVE) | set(lexicon.NEGATIVE)
-    assert negated("The acting was great.", polar, every) == ("The acting was not great.", 1)
-    assert negated("The ending is really awful here.", polar, every) == ("The ending is not really awful here.", 0)
-    for skipped in [
-        "It was not great at all.",  # a negation already
-        "I didn't think it was great.",
-        "The acting was great and funny.",  # two polarity words
-        "The acting was good.",  # "good" is the suite's half
-        "A great film.",  # no copula before it
-        "Great.",  # too short
-    ]:
-        assert negated(skipped, polar, every) is None, skipped
-
-
-def test_negation_rows_pair_each_sentence_with_its_negation():
-    from sentiment.experiments.augment import negation_rows
-
-    texts, labels = negation_rows(["The acting was great. The plot is weak.<br />It was fine.", "Was it awful? No."])
-    assert texts == ["The acting was great.", "The plot is weak.", "The acting was not great.", "The plot is not weak."]
-    assert labels.tolist() == [1, 0, 0, 1]
-
-
-def test_cad_rows_leave_out_a_pair_with_a_held_out_text(tmp_path):
-    from sentiment.experiments.augment import cad_rows
-
-    header = "Sentiment\tText\tbatch_id\n"
-    (tmp_path / "train_paired.tsv").write_text(
-        header + "Negative\tA dull film.\t1\nPositive\tA bright film.\t1\n"
-        "Positive\tThe cast<br />shines.\t2\nNegative\tThe cast sinks.\t2\n"
-    )
-    (tmp_path / "dev_paired.tsv").write_text(header + "Positive\tFun.\t3\nNegative\tNo fun.\t3\n")
-    texts, labels, dropped = cad_rows(str(tmp_path), ["the CAST shines."])  # as a test review reads
-    assert texts == ["A dull film.", "A bright film.", "Fun.", "No fun."] and labels.tolist() == [0, 1, 1, 0]
-    assert dropped == 1
-    (tmp_path / "dev_paired.tsv").unlink()
-    with pytest.raises(FileNotFoundError, match="dev_paired.tsv"):
-        cad_rows(str(tmp_path), [])

@@ -38,8 +38,8 @@ from sentiment.cli.scoring import score_baseline
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
 from sentiment.data.batches import adaptable, batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
-from sentiment.data.splits import DataError, Split, joined, limit, train_val_split
-from sentiment.data.tables import TableConfig, load_extra
+from sentiment.data.splits import DataError, Split, limit, train_val_split
+from sentiment.data.tables import TableConfig
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
 from sentiment.evaluation.predictions import (
     PREDICTIONS,
@@ -171,15 +171,10 @@ class RunData:
 def load_data(args: argparse.Namespace) -> RunData:
     """The reviews of --data, split (validation grouped by movie where known),
     the vocabulary adapted on the training split, and every review tokenized."""
-    # The extra rows first: a table with a bad row stops the run before IMDB is read.
-    extra = load_extra(args.extra_train, from_args(TableConfig, args)) if args.extra_train else None
     print(f"Loading reviews from {args.data or 'tensorflow-datasets'} ...", flush=True)
     reviews = load_reviews(args.data, from_args(TableConfig, args), args.seed)
     train_all, test = limit(reviews.train, args.limit, args.seed), limit(reviews.test, args.limit, args.seed)
     train, val = train_val_split(train_all, args.val_fraction, args.seed)
-    if extra is not None:  # after the split: the extra rows are never validated or tested on
-        train = joined(train, extra)
-        reviews.notes.append(f"{len(extra):,} extra training rows from {args.extra_train}")
     val_split = f"grouped by {reviews.group_name}" if train_all.groups is not None else "stratified"
     print(f"{len(train):,} training, {len(val):,} validation ({val_split}), {len(test):,} test reviews")
     print("".join(f"  {note}\n" for note in reviews.notes), end="")

@@ -65,15 +65,6 @@ def limit(split: Split, n: int | None, seed: int) -> Split:
     return split.subset(np.sort(np.concatenate([pos, neg])))
 
 
-def joined(first: Split, second: Split) -> Split:
-    """The reviews of ``first`` then of ``second`` (held in memory; groups dropped where one has none)."""
-    groups = None
-    if first.groups is not None and second.groups is not None:
-        groups = np.concatenate([first.groups, second.groups])
-    ids = None if first.ids is None or second.ids is None else [*first.ids, *second.ids]
-    return Split([*first.texts, *second.texts], np.concatenate([first.labels, second.labels]), groups, ids)
-
-
 def train_val_split(train: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
     """Validation carved from train: grouped by movie where known, else stratified."""
     from sklearn.model_selection import GroupShuffleSplit, train_test_split  # a second to import: only here

@@ -95,12 +95,6 @@ class TableConfig:
         default_text="none: stratified splits",
     )
     test_fraction: float = option(0.2, "share of a table held out as the test set (without --test-data)")
-    extra_train: str | None = option(
-        None,
-        "a table (text and label columns, labels 0/1) of rows added to the training split only, never to "
-        "validation or test: an augmentation; its rows are checked like --data's",
-        default_text="none",
-    )
     stream_above: float = option(
         1024.0,
         "a table file larger than this many MB is streamed (its texts read again on each pass) instead of held "
@@ -116,10 +110,6 @@ class TableConfig:
         for name in ("text_column", "label_column"):
             if not getattr(self, name):
                 raise ConfigError(name, "must name a column", getattr(self, name))
-        if self.extra_train is not None and not os.path.isfile(self.extra_train):
-            raise ConfigError(
-                "extra_train", "must name a table file (CSV, JSON Lines or Parquet): no such file", self.extra_train
-            )
         return self
 
     @classmethod
@@ -502,18 +492,6 @@ def load_table(path: str | os.PathLike, config: TableConfig | None = None, seed:
         notes.append(f"test set: {len(test):,} rows of {os.path.basename(path)} held out ({how}, seed {seed})")
         source = f"table {path}"
     return Reviews(train, test, source, notes, label_map=label_map, group_name=f"column {cols.group!r}")
-
-
-def load_extra(path: str | os.PathLike, config: TableConfig | None = None) -> Split:
-    """The rows of an --extra-train table (its labels 0 and 1, or the two
-    values --positive-label names), each checked as --data's are."""
-    config = config or TableConfig()
-    path = os.fspath(path)
-    fmt = _format_of(path, "--extra-train")
-    cols = _Columns(config.text_column, config.label_column, None)
-    labels = _Labels(path, fmt, cols.label)
-    rows = _read(path, fmt, cols, labels, streamed=False)
-    return rows.split(labels.mapping(config.positive_label))
 
 
 def _by_class(item):

@@ -1,3 +1,3 @@
 """Experiments that measure the models across data: how far each cell
-remembers (`memory`), what flips a verdict (`suite`, its word lists in
-`lexicon`), and the rules that make extra training rows (`augment`)."""
+remembers (`memory`) and what flips a verdict (`suite`, its word lists in
+`lexicon`)."""

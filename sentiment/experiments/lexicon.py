@@ -2,9 +2,9 @@
 fills its templates with, written for it before any model was scored on them.
 
 Every list is split in two by `halves`: the suite is scored on the first half
-(even positions) only; the second half (odd positions) is what a remedy may be
-generated from. So a model trained on template sentences is never scored on a
-word it was trained on in that slot.
+(even positions) only; the second half (odd positions) is kept for anything
+trained on template sentences (the remedies of docs/model_choices.md, round 7),
+so that a model is never scored on a word it was trained on in that slot.
 """
 
 from __future__ import annotations

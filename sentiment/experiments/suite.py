@@ -14,10 +14,10 @@ direction) in one of CheckList's three ways:
   sentence added); it fails when P moves the other way by more than
   `TOLERANCE` (CheckList's sentiment suite uses the same 0.1).
 
-Templates and words come in two halves. The suite is the `SUITE` templates
-filled with the first half of every word list; `REMEDY` templates (other
-wordings, label cases only) filled with the second half are what a remedy may
-train on. So a remedy is never scored on a template or a word it was made from.
+The suite is the `SUITE` templates filled with the first half of every word
+list only (`lexicon.halves`): the second half is kept for anything trained on
+template sentences, so that it is never scored on a word it was made from
+(the remedies of docs/model_choices.md, round 7, trained on it).
 
 A model is anything that maps a list of texts to P(positive): `run_suite`
 scores it, `rates` sums the failures by capability.
@@ -196,21 +196,6 @@ SUITE = (
           "The {noun} was {pos}, but the {noun2} was {neg}. {bad_sentence}"),
 )
 
-# Other wordings of the two capabilities a remedy would teach; never scored.
-REMEDY = (
-    _label("isn't + positive", "negation", "It isn't {pos}.", 0),
-    _label("isn't + negative", "negation", "It isn't {neg}.", 1),
-    _label("hardly", "negation", "The {noun} is hardly {pos}.", 0),
-    _label("nothing + negative", "negation", "There is nothing {neg} about the {noun}.", 1),
-    _label("no one would call", "negation", "No one would call this {film} {neg}.", 1),
-    _label("far from", "negation", "The {noun} is far from {pos}.", 0),
-    _label("didn't + dislike", "negation", "I didn't {dislike} the {film}.", 1),
-    _label("not a single", "negation", "Not a single {noun} in it is {pos}.", 0),
-    _label("although bad, good", "contrast", "Although the {noun} is {neg}, the {film} is {pos}.", 1),
-    _label("although good, bad", "contrast", "Although the {noun} is {pos}, the {film} is {neg}.", 0),
-    _label("sounds bad, is good", "contrast", "It sounds {neg} on paper, yet the {film} turns out {pos}.", 1),
-    _label("sounds good, is bad", "contrast", "It sounds {pos} on paper, yet the {film} turns out {neg}.", 0),
-)
 # fmt: on
 
 
@@ -276,12 +261,6 @@ def build_suite(templates: Sequence[Template] = SUITE, half: int = 0, at_most: i
     """The suite: every template's cases, filled from one half of the word lists."""
     words = Words.half(half)
     return [case for t in templates for case in cases_of(t, words, at_most)]
-
-
-def remedy_sentences(at_most: int = 200) -> tuple[list[str], np.ndarray]:
-    """The remedy's labelled sentences: `REMEDY` filled from the second half of the words."""
-    cases = build_suite(REMEDY, half=1, at_most=at_most)
-    return [c.text for c in cases], np.asarray([c.label for c in cases], "int64")
 
 
 # -- scoring ------------------------------------------------------------------------------------------
