@@ -1,7 +1,7 @@
 """Our cells against Keras's built-in LSTM/GRU layers, side by side, same batches.
 
     python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz          # ~8 min
-    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --quick  # ~1 min
+    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --quick  # a smoke run: under 2 min for one cell
 
 Measures, in one run on this machine and the same real IMDB batches:
 - training throughput (reviews/s, tokens/s) of the same sentiment model built
@@ -227,16 +227,22 @@ def this_device() -> str:
     return f"{device} ({os.cpu_count()} cores)"
 
 
+def device_batches(quick: bool) -> tuple[int, int, int]:
+    """(batches, passes, reviews per batch) of the devices section. Quick: small
+    batches, since mixed precision on a CPU trains a few reviews a second."""
+    return (2, 1, 16) if quick else (8, 3, 64)
+
+
 def device_rows(config: ModelConfig, vocab_size: int, cells, ids: list, labels, quick: bool, xla: bool) -> dict:
     """Training reviews/s of Keras's layer and ours, per cell and precision, on
     `this_device()`: with ``xla`` the XLA rows, else the others (as train.py
     runs them: XLA without op determinism, the others with it)."""
-    n_batches, repeats = (2, 1) if quick else (8, 3)
-    x = np.zeros((n_batches * 64, DEVICE_LENGTH), "int64")
+    n_batches, repeats, size = device_batches(quick)
+    x = np.zeros((n_batches * size, DEVICE_LENGTH), "int64")
     for i, review in enumerate(ids[: len(x)]):
         x[i, : min(len(review), DEVICE_LENGTH)] = review[:DEVICE_LENGTH]
     y = np.asarray(labels[: len(x)], "float32")
-    batches = [(x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64)]
+    batches = [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
     device, by_cell = this_device(), {}
     for cell in cells:
         cell_config = ModelConfig(**{**config.to_dict(), "cell": cell})
@@ -300,7 +306,7 @@ def devices_section(args, quick: bool) -> dict:
                     # In PRECISIONS' order.
                     part["cells"][cell] = {p: {**part["cells"][cell], **by_precision}[p] for p in PRECISIONS}
         parts.append(part)
-    n_batches, repeats = (2, 1) if quick else (8, 3)
+    n_batches, repeats, size = device_batches(quick)
     return {
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
         "machine": (
@@ -308,7 +314,8 @@ def devices_section(args, quick: bool) -> dict:
             f"Keras {keras.__version__}"
         ),
         "measured": time.strftime("%Y-%m-%d %H:%M"),
-        "reviews": n_batches * 64,
+        "reviews": n_batches * size,
+        "batch_size": size,
         "tokens_per_review": DEVICE_LENGTH,
         "repeats": repeats,
         "by_device": parts,
@@ -328,7 +335,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="aclImdb folder or .tar.gz")
     p.add_argument("--out", default="benchmarks")
-    p.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: small batches, one pass (under 2 minutes for one cell on 2 cores)",
+    )
     p.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
     p.add_argument("--xla", action="store_true", help="layers section: compile every training step with XLA")
     p.add_argument(
@@ -344,7 +355,7 @@ def main(argv=None) -> int:
     p.add_argument("--one-device", action="store_true", help=argparse.SUPPRESS)  # a devices-section child
     args = p.parse_args(argv)
     quick = args.quick
-    n_reviews, repeats = (512, 1) if quick else (2048, 3)
+    n_reviews, repeats = (256, 1) if quick else (2048, 3)
 
     keras.utils.set_random_seed(0)
     if not args.xla:
@@ -529,7 +540,7 @@ def devices_markdown(d: dict) -> list[str]:
         f"Command: `{d['command']}` ({d['measured']})  ",
         f"Machine: {d['machine']}; GPU: {d['gpu']}. The same {d['reviews']} real reviews for every row, cut to their "
         f"first {d['tokens_per_review']} tokens and padded to {d['tokens_per_review']} (one shape: XLA compiles "
-        "once), in batches of 64; `train_on_batch`, passes repeated "
+        f"once), in batches of {d.get('batch_size', 64)}; `train_on_batch`, passes repeated "
         f"{d['repeats']}x after a warm-up pass. Each device measured in a process that sees only it.{load}",
         "",
         "| device | cell | precision | Keras's layer, reviews/s | ours, reviews/s | ours vs Keras's |",

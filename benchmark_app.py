@@ -246,6 +246,9 @@ def main(argv=None) -> int:
     result["ten_sessions"] = t = ten_sessions(args.models, args.lesson, kept)
     print(f"ten sessions: slowest answer {t['slowest_answer_s']} s after opening; all: {t['answer_s']}; "
           f"server log errors: {len(t['server_log_errors'])}", flush=True)  # fmt: skip
+    result["atlas_views_s"] = a = atlas_views(args.models, args.lesson, kept)
+    print(f"warm, a click away: another unit's page {a['unit_page_s']} s, the other model's hypothesis search "
+          f"{a['hypothesis_search_s']} s; exceptions: {len(a['exceptions'])}", flush=True)  # fmt: skip
     firsts, programs = {}, tempfile.mkdtemp(prefix="xla-cache-")
     # The uncompiled functions; then compiling the passes, and the same again with what that kept.
     for route, cache in (("uncompiled", tempfile.mkdtemp()), ("compiled", programs), ("compiled", programs)):

@@ -171,7 +171,7 @@ def model_edit(name: str, reading_a, reading_b) -> None:
         removed, put_in = changed(columns)
         st.markdown(flip_charts.aligned_html(columns[shown], ta.tokens, tb.tokens), unsafe_allow_html=True)
         st.caption(
-            f"{len(removed)} word(s) removed or replaced, {len(put_in)} put in"
+            f"Words removed or replaced: {len(removed)}; put in: {len(put_in)}"
             + (f"; words {shown.start}-{shown.stop} of {len(columns)} shown" if len(columns) > WINDOW else "")
             + "."
         )
