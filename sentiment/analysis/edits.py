@@ -77,7 +77,15 @@ class GateDifference:
     name: str  # the gate or state
     labels: list[str]  # the columns' labels
     values: np.ndarray  # (units, columns): edit - review; NaN where a column has a token on one side only
-    order: np.ndarray  # units, the most changed first (the sum of |difference| over the columns)
+
+    @property
+    def order(self) -> np.ndarray:
+        """The units, the most changed first (the sum of |difference| over the columns)."""
+        return np.argsort(-np.nansum(np.abs(self.values), axis=1), kind="stable")
+
+    def window(self, columns: slice) -> GateDifference:
+        """The same difference on some of the columns only."""
+        return GateDifference(self.name, self.labels[columns], self.values[:, columns])
 
 
 def gate_difference(review: LayerTrace, edit: LayerTrace, name: str, columns, a_tokens, b_tokens) -> GateDifference:
@@ -90,8 +98,7 @@ def gate_difference(review: LayerTrace, edit: LayerTrace, name: str, columns, a_
     for k, c in enumerate(columns):
         if c.a is not None and c.b is not None and c.a < len(va) and c.b < len(vb):
             values[:, k] = vb[c.b] - va[c.a]
-    order = np.argsort(-np.nansum(np.abs(values), axis=1), kind="stable")
-    return GateDifference(name, [c.label(a_tokens, b_tokens) for c in columns], values, order)
+    return GateDifference(name, [c.label(a_tokens, b_tokens) for c in columns], values)
 
 
 def matching_layers(review: Trace, edit: Trace) -> list[tuple[LayerTrace, LayerTrace]]:

@@ -19,7 +19,7 @@ from sentiment.app.explore import MAX_CHARS, put_review
 from sentiment.app.texts import sections, text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
-from sentiment.experiments.suite import CAPABILITIES, TOLERANCE, Case, SuiteResults, label
+from sentiment.experiments.suite import TOLERANCE, Case, SuiteResults, label
 from sentiment.reporting import charts, flip_charts
 
 PAIRS = {name: body.splitlines() for name, body in sections("edit_examples").items()}
@@ -40,8 +40,8 @@ def what_it_gets_wrong(models: dict, folder: str, explore_tab: str) -> None:
         if problem:
             st.warning(problem)
         rates = {label(name): s.rates(results.cases) for name, s in results.scores.items()}
-        capabilities = [c for c in CAPABILITIES if any(c in r for r in rates.values())]
-        st.altair_chart(flip_charts.rates_chart(flip_charts.rates_frame(rates), capabilities), width="stretch")
+        chart = flip_charts.rates_chart(flip_charts.rates_frame(rates), results.capabilities())
+        st.altair_chart(chart, width="stretch")
         failing_cases(results, explore_tab)
     st.subheader("A review and its edit")
     st.caption(text("flips", "Edit"))
@@ -57,8 +57,7 @@ def failing_cases(results: SuiteResults, explore_tab: str) -> None:
     names = list(results.scores)
     left, middle, right = st.columns(3)
     name = left.selectbox("Model", names, format_func=label, key="suite_model")
-    present = [c for c in CAPABILITIES if any(x.capability == c for x in results.cases)]
-    capability = middle.selectbox("Capability", present, key="suite_capability")
+    capability = middle.selectbox("Capability", results.capabilities(), key="suite_capability")
     scores = results.scores[name]
     of_capability = [i for i, c in enumerate(results.cases) if c.capability == capability]
     templates = list(dict.fromkeys(results.cases[i].template for i in of_capability))
@@ -187,9 +186,7 @@ def model_edit(name: str, reading_a, reading_b) -> None:
         chosen = pairs[labels.index(pick.selectbox("Layer and direction", labels, key=f"edit_layer_{name}"))]
         names = chosen[0].names
         q = quantity.selectbox("Gate or state", names, index=names.index("hidden"), key=f"edit_q_{name}")
-        diff = gate_difference(*chosen, q, columns, ta.tokens, tb.tokens)
-        diff.labels, diff.values = diff.labels[shown], diff.values[:, shown]
-        diff.order = np.argsort(-np.abs(np.nan_to_num(diff.values)).sum(axis=1), kind="stable")
+        diff = gate_difference(*chosen, q, columns, ta.tokens, tb.tokens).window(shown)
         st.altair_chart(flip_charts.difference_chart(diff, TOP_UNITS), width="content")
         st.caption(text("flips", "Difference"))
         both = ~np.isnan(diff.values).all(axis=0)  # the columns with a word on both sides

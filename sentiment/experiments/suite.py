@@ -70,7 +70,7 @@ class Words:
 
     @classmethod
     def half(cls, which: int) -> Words:
-        """0: the suite's half of every list; 1: the remedies' half."""
+        """0: the suite's half of every list; 1: the half kept out of it."""
 
         def h(words):
             return lexicon.halves(words)[which]
@@ -257,10 +257,10 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def build_suite(templates: Sequence[Template] = SUITE, half: int = 0, at_most: int = PER_TEMPLATE) -> list[Case]:
-    """The suite: every template's cases, filled from one half of the word lists."""
-    words = Words.half(half)
-    return [case for t in templates for case in cases_of(t, words, at_most)]
+def build_suite() -> list[Case]:
+    """The suite: every template's cases, filled from the suite's half of the word lists."""
+    words = Words.half(0)
+    return [case for t in SUITE for case in cases_of(t, words)]
 
 
 # -- scoring ------------------------------------------------------------------------------------------
@@ -302,8 +302,12 @@ def run_suite(predict: Predict, cases: Sequence[Case]) -> SuiteScores:
     of = dict(zip(texts, p))
     p_text = np.asarray([of[c.text] for c in cases])
     p_base = np.asarray([of[c.base] if c.base else np.nan for c in cases])
-    failed = np.asarray([c.fails(a, None if np.isnan(b) else b) for c, a, b in zip(cases, p_text, p_base)], bool)
-    return SuiteScores(p_text, p_base, failed)
+    return SuiteScores(p_text, p_base, _failures(cases, p_text, p_base))
+
+
+def _failures(cases: Sequence[Case], p: np.ndarray, p_base: np.ndarray) -> np.ndarray:
+    """Whether each case fails, given P on its text and on its base (NaN: none)."""
+    return np.asarray([c.fails(a, None if np.isnan(b) else b) for c, a, b in zip(cases, p, p_base)], bool)
 
 
 @dataclass
@@ -313,6 +317,11 @@ class SuiteResults:
     cases: list[Case]
     scores: dict[str, SuiteScores] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    def capabilities(self) -> list[str]:
+        """The capabilities the cases test, in `CAPABILITIES`' order."""
+        present = {c.capability for c in self.cases}
+        return [c for c in CAPABILITIES if c in present]
 
     def to_json(self) -> dict:
         return {
@@ -337,8 +346,7 @@ class SuiteResults:
         for name, m in data["models"].items():
             p = np.asarray(m["p"], "float64")
             p_base = np.asarray([np.nan if b is None else b for b in m["p_base"]], "float64")
-            failed = np.asarray([c.fails(a, None if np.isnan(b) else b) for c, a, b in zip(cases, p, p_base)])
-            scores[name] = SuiteScores(p, p_base, failed)
+            scores[name] = SuiteScores(p, p_base, _failures(cases, p, p_base))
         return cls(cases, scores, data.get("meta", {}))
 
 
@@ -383,7 +391,7 @@ def label(name: str) -> str:
 def suite_markdown(results: SuiteResults) -> list[str]:
     """report.md's section: each model's failure rate by capability, and the
     templates the main models fail most."""
-    caps = [c for c in CAPABILITIES if any(case.capability == c for case in results.cases)]
+    caps = results.capabilities()
     counts = {c: sum(case.capability == c for case in results.cases) for c in caps}
     meta = results.meta
     lines = [
