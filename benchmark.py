@@ -39,7 +39,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sentiment.analysis.traces import trace  # noqa: E402
+from sentiment.analysis.reading import trace  # noqa: E402
 from sentiment.core.files import write_json, write_text  # noqa: E402
 from sentiment.data.batches import batches as make_batches  # noqa: E402
 from sentiment.data.batches import token_ids  # noqa: E402

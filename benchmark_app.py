@@ -61,8 +61,8 @@ def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
     """One server start, its page opened at once: the seconds from starting
     the server to each stage of the explore tab, then each tab's first open
     from its click. The page's own clock times each stage (`browser.watch`)."""
-    from sentiment.app import browser
-    from sentiment.app.server import serve_app
+    from harness import browser
+    from harness.server import serve_app
 
     n = len(keras_files(models))
     stages = {
@@ -102,8 +102,8 @@ def ten_sessions(models: str, lesson: str, cache: str) -> dict:
     """Ten pages opened together on one server, each typing its own review:
     seconds from opening to its first verdicts and to its answer (its own
     review's attributions), and any exception in the server's log."""
-    from sentiment.app import browser
-    from sentiment.app.server import serve_app
+    from harness import browser
+    from harness.server import serve_app
 
     env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
     with serve_app(models, deadline_s=120, env=env) as server:
@@ -125,8 +125,8 @@ def atlas_views(models: str, lesson: str, cache: str) -> dict:
     page drawn again (every view of the explore tab, as a rerun draws it), for
     another unit's page (LSTM's second-ranked unit) and for the hypothesis
     search of the other model (its units, then its matches). Needs atlases."""
-    from sentiment.app import browser
-    from sentiment.app.server import serve_app
+    from harness import browser
+    from harness.server import serve_app
 
     env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
     with serve_app(models, deadline_s=120, env=env) as server, browser.chromium() as chrome:
@@ -155,16 +155,17 @@ def atlas_views(models: str, lesson: str, cache: str) -> dict:
 WARM = """
 import json, statistics, sys, time
 from concurrent.futures import ThreadPoolExecutor
-from sentiment.analysis.explain import trace_and_explain
+from sentiment.analysis.reading import trace_and_explain
 from sentiment.analysis.passes import passes_of
 from sentiment.analysis.reader import reader_of
+from sentiment.app.warmup import EXPLORE
 from sentiment.network.model import load_model
 
 paths, review, repeats = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 models = [load_model(p) for p in paths]
 for m in models:
     reader_of(m).warm_verdicts()
-    passes_of(m).warm("explain", "path")
+    passes_of(m).warm(*EXPLORE)
     trace_and_explain(m, review)
 verdicts, readings = [], []
 with ThreadPoolExecutor(len(models)) as pool:
@@ -182,6 +183,8 @@ FIRST = """
 import json, sys, time
 from sentiment.analysis import explain
 from sentiment.analysis.passes import keep_compiled_programs, passes_of
+from sentiment.analysis.reading import trace_and_explain
+from sentiment.app.warmup import EXPLORE
 from sentiment.network.model import load_model
 
 path, review, route, cache = sys.argv[1:5]
@@ -194,8 +197,8 @@ if route == "uncompiled":
     from sentiment.analysis.traces import trace_through_keras
     trace_through_keras(model, review)
 else:
-    passes_of(model).warm("explain", "path")
-    explain.trace_and_explain(model, review)
+    passes_of(model).warm(*EXPLORE)
+    trace_and_explain(model, review)
 print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
@@ -216,7 +219,7 @@ def main(argv=None) -> int:
     p.add_argument("--starts", type=int, default=1, help="server starts of each kind, cold and kept (median)")
     p.add_argument("--out", default="benchmarks")
     args = p.parse_args(argv)
-    from sentiment.app.server import LAUNCHERS
+    from harness.server import LAUNCHERS
     from sentiment.core.files import write_json
 
     load_before = os.getloadavg()

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from sentiment.app.server import CHROMIUM_ARGS, serve_app
+    from harness.server import CHROMIUM_ARGS, serve_app
 
     os.makedirs(args.out, exist_ok=True)
     with serve_app(args.models, deadline_s=120) as server, sync_playwright() as pw:

@@ -3,6 +3,7 @@
 import os
 import shutil
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -119,17 +120,17 @@ def test_broken_model_file_is_named_and_others_still_work(tiny_run, tmp_path, mo
 
 @pytest.mark.slow
 def test_view_options_recompute_nothing(tiny_run, monkeypatch):
-    from sentiment.analysis import explain
+    from sentiment.analysis import reading
 
     out, _ = tiny_run
     calls = []
-    real = explain.trace_and_explain  # the explore tab's traces and explanations, one call per model
+    real = reading.trace_and_explain  # the explore tab's traces and explanations, one call per model
 
     def counting(model, text):
         calls.append(text)
         return real(model, text)
 
-    monkeypatch.setattr(explain, "trace_and_explain", counting)
+    monkeypatch.setattr(reading, "trace_and_explain", counting)
     at = run_app(out, monkeypatch)
     review = "a film I will not forget, one of a kind"
     at.text_area(key="review").input(review).run()
@@ -333,7 +334,7 @@ def test_a_missing_or_stale_atlas_says_which_command_rebuilds_it(tiny_run, tiny_
 def test_a_matching_passage_is_one_click_from_the_explore_tab(tiny_atlas, monkeypatch):
     """The hypothesis search's "Explain" puts the passage's review into the box
     (the tiny models' units are too weak to match anything: a match is made here)."""
-    from sentiment.analysis.atlas import load_atlas
+    from sentiment.analysis.atlas_file import load_atlas
     from sentiment.analysis.hypotheses import Match, UnitHit
     from sentiment.app import units
 
@@ -356,7 +357,7 @@ WRONG = "What it gets wrong"
 def test_what_it_gets_wrong_shows_the_suite_and_opens_a_failing_case(tiny_suite, monkeypatch):
     """The failure rates chart, a model's failing cases, and each case one click
     from the explore tab (and an edit case from the side-by-side view)."""
-    from sentiment.experiments.suite import load_suite
+    from sentiment.experiments.suite_results import load_suite
 
     results = load_suite(tiny_suite / "suite.json")
     at = run_app(tiny_suite, monkeypatch)
@@ -367,25 +368,31 @@ def test_what_it_gets_wrong_shows_the_suite_and_opens_a_failing_case(tiny_suite,
     assert "The behavioural suite" in [h.value for h in at.subheader]
     at.selectbox(key="suite_model").select("lstm").run()
     scores = results.scores["lstm"]
-    for capability in ("negation", "invariance", "direction"):
+    for capability in results.capabilities():
         at.selectbox(key="suite_capability").select(capability).run()
         assert_no_exception(at)
         chosen = [i for i, c in enumerate(results.cases) if c.capability == capability]
         failing = int(scores.failed[chosen].sum())
         assert any(f"LSTM fails {failing} of these {len(chosen)} cases" in c.value for c in at.caption)
-        if failing and capability != "negation":
-            (first, *_) = [i for i in chosen if scores.failed[i]]
-            at.button(key=f"side_case_{first}").click().run()
-            assert at.text_area(key="edit_a").value == results.cases[first].base
-            assert at.text_area(key="edit_b").value == results.cases[first].text
-    at.selectbox(key="suite_capability").select("negation").run()
-    explain = [b for b in at.button if b.key.startswith("explain_case_")]
-    if explain:  # the tiny models fail some negation case, or it would not be listed
-        index = int(explain[0].key.rsplit("_", 1)[1])
-        explain[0].click().run()
+    # A failing edit (a case with a base) opens in the side-by-side view, any failing case in the explore tab:
+    # narrowed to its model, capability and template, so that it is among those listed.
+    failing = [(name, i) for name, s in results.scores.items() for i in np.flatnonzero(s.failed)]
+    edits = [(name, i) for name, i in failing if results.cases[i].base]
+    assert failing and edits, "the tiny models fail plain cases and edits of the suite"
+    for name, i in (edits[0], failing[0]):
+        case = results.cases[i]
+        at.session_state["tab"] = WRONG
+        at.run()
+        at.selectbox(key="suite_model").select(name).run()
+        at.selectbox(key="suite_capability").select(case.capability).run()
+        at.selectbox(key=f"suite_template_{case.capability}").select(case.template).run()
+        if case.base:
+            at.button(key=f"side_case_{i}").click().run()
+            assert at.text_area(key="edit_a").value == case.base and at.text_area(key="edit_b").value == case.text
+        at.button(key=f"explain_case_{i}").click().run()
         assert_no_exception(at)
         assert at.session_state["tab"] == "Explore a review"
-        assert at.text_area(key="review").value == results.cases[index].text
+        assert at.text_area(key="review").value == case.text
         assert len(at.metric) == 2  # both models read it
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from sentiment.analysis import atlas as at
+from sentiment.analysis import atlas_file
+from sentiment.analysis import atlas_stats as stats
 from sentiment.analysis.hypotheses import find_matches, select_units
 
 VOCAB = ["", "[UNK]", "good", "bad", "film", "the", "was", "plot", "acting", "a", "it"]
@@ -81,7 +83,7 @@ def test_the_planted_sentiment_unit_is_the_probes_best_single_unit(atlas):
 
 
 def test_the_hypothesis_search_finds_the_unit_and_its_matches_hold_its_word(planted, atlas):
-    from sentiment.analysis.traces import trace
+    from sentiment.analysis.reading import trace
 
     t = trace(planted, "the good film")
     hidden = np.concatenate([layer.values["hidden"] for layer in t.layers], axis=1)
@@ -97,22 +99,22 @@ def test_the_hypothesis_search_finds_the_unit_and_its_matches_hold_its_word(plan
 
 
 def test_factors_reconstruct_the_hidden_states(planted, atlas):
-    from sentiment.analysis.traces import trace
+    from sentiment.analysis.reading import trace
 
     t = trace(planted, "the good film was bad")
     hidden = np.concatenate([layer.values["hidden"] for layer in t.layers], axis=1)
-    w = at.factor_activations(atlas, hidden)
+    w = stats.factor_activations(atlas, hidden)
     assert w.shape == (5, len(atlas.factors)) == (5, 6) and (w >= 0).all()  # 3 units: 6 features, 6 factors
-    np.testing.assert_allclose(w @ atlas.factors, at.nonnegative(hidden), atol=0.05)
+    np.testing.assert_allclose(w @ atlas.factors, stats.nonnegative(hidden), atol=0.05)
 
 
 def test_best_thresholds_by_hand():
     values = np.array([[0.1, 0.9], [0.2, 0.8], [0.7, 0.3], [0.9, 0.1], [0.3, 0.6]])
     labels = np.array([0, 0, 1, 1, 0])
-    threshold, sign, accuracy = at.best_thresholds(values, labels)
+    threshold, sign, accuracy = stats.best_thresholds(values, labels)
     assert accuracy.tolist() == [1.0, 1.0] and sign.tolist() == [1, -1]
     assert 0.3 < threshold[0] < 0.7 and 0.3 < threshold[1] < 0.6
-    assert at.threshold_accuracy(values, labels, threshold, sign).tolist() == [1.0, 1.0]
+    assert stats.threshold_accuracy(values, labels, threshold, sign).tolist() == [1.0, 1.0]
 
 
 def test_an_atlas_is_tied_to_its_model_file(planted, atlas, tmp_path):
@@ -120,19 +122,19 @@ def test_an_atlas_is_tied_to_its_model_file(planted, atlas, tmp_path):
 
     path = str(tmp_path / "planted.keras")
     save_model(planted, path)
-    with pytest.raises(at.AtlasError, match="No unit atlas for planted.keras yet: `python -m sentiment units"):
-        at.load_atlas(path)
-    written = at.save_atlas(atlas, path)
+    with pytest.raises(atlas_file.AtlasError, match="No unit atlas for planted.keras yet: `python -m sentiment units"):
+        atlas_file.load_atlas(path)
+    written = atlas_file.save_atlas(atlas, path)
     assert written == str(tmp_path / "planted.atlas.npz") and not [p for p in os.listdir(tmp_path) if ".tmp" in p]
-    again = at.load_atlas(path)
+    again = atlas_file.load_atlas(path)
     np.testing.assert_array_equal(again.top_contexts, atlas.top_contexts)
     assert again.probe == atlas.probe and again.meta["model_file"] == "planted.keras"
     shutil.copyfile(path, tmp_path / "kept.keras")
     with open(path, "ab") as f:  # another version of the model file
         f.write(b"\0")
-    with pytest.raises(at.AtlasError, match="made from another version of planted.keras"):
-        at.load_atlas(path)
+    with pytest.raises(atlas_file.AtlasError, match="made from another version of planted.keras"):
+        atlas_file.load_atlas(path)
     (tmp_path / "broken.keras").write_bytes(b"")
     (tmp_path / "broken.atlas.npz").write_bytes(b"not an npz")
-    with pytest.raises(at.AtlasError, match="cannot be read"):
-        at.load_atlas(tmp_path / "broken.keras")
+    with pytest.raises(atlas_file.AtlasError, match="cannot be read"):
+        atlas_file.load_atlas(tmp_path / "broken.keras")

@@ -6,8 +6,8 @@ import tempfile
 import pytest
 
 from conftest import ROOT
-from sentiment.app import browser
-from sentiment.app.server import serve_app
+from harness import browser
+from harness.server import serve_app
 
 ARTIFACTS = os.path.join(ROOT, "artifacts")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -5,6 +5,7 @@ import pytest
 
 from conftest import predict
 from sentiment.analysis import explain as ex
+from sentiment.analysis import reading
 
 POSITIVE = (
     "One of the best films I have seen in years. The acting is superb, the story is moving "
@@ -47,7 +48,7 @@ def test_occluding_the_top_positive_word_lowers_p_positive(committed_model):
 
 @pytest.mark.slow
 def test_explanation_words_units_and_agreement(committed_model):
-    e = ex.explain(committed_model, NEGATIVE)
+    e = reading.explain(committed_model, NEGATIVE)
     for_pos, for_neg = e.top_words(3)
     assert for_neg and all(score < 0 for _, score in for_neg)
     assert all(score > 0 for _, score in for_pos)

@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from sentiment.analysis import gradients as gr
+from sentiment.analysis import reading
 from sentiment.analysis.reader import reader_of
-from sentiment.analysis.traces import trace
+from sentiment.analysis.reading import trace
 from sentiment.network.model import ModelConfig, build_model
 
 TEXT = "a great movie i loved it wonderful acting"
@@ -39,7 +40,7 @@ def _logit(model, vectors):
 @pytest.mark.slow
 def test_embedding_gradient_matches_finite_differences(last_state_model):
     reader = reader_of(last_state_model)
-    reach = gr.gradient_reach(last_state_model, TEXT)
+    reach = reading.gradient_reach(last_state_model, TEXT)
     ids = [list(reader.vocabulary).index(t) for t in reach.tokens]
     vectors = np.asarray(tf.gather(reader.table, ids), "float64")
     eps = 1e-4
@@ -57,7 +58,7 @@ def test_embedding_gradient_matches_finite_differences(last_state_model):
 def test_recurrence_gradient_matches_finite_differences_of_the_state(last_state_model):
     """Perturb the state after step t and run Keras's own layer on from there."""
     reader = reader_of(last_state_model)
-    reach = gr.gradient_reach(last_state_model, TEXT)
+    reach = reading.gradient_reach(last_state_model, TEXT)
     rnn = dict(reader.layers[-1][1])["forward"]
     ids = np.array([[list(reader.vocabulary).index(t) for t in reach.tokens]])
     x = np.asarray(reader.last_input(ids))
@@ -91,7 +92,7 @@ def test_recurrence_gradient_matches_finite_differences_of_the_state(last_state_
 def test_batched_reach_equals_one_review_at_a_time(last_state_model):
     texts = [TEXT, "awful boring film i hated it", "the worst movie"]
     batched = gr.reach_of_reviews(last_state_model, texts, step=4)
-    one = {" ".join(r.tokens): r for r in (gr.gradient_reach(last_state_model, t) for t in texts)}
+    one = {" ".join(r.tokens): r for r in (reading.gradient_reach(last_state_model, t) for t in texts)}
     for r in batched:
         # A review is cut to a multiple of 4 tokens from its end; the curves read from the end agree.
         full = next(v for k, v in one.items() if k.endswith(" ".join(r.tokens)))

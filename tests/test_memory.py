@@ -92,20 +92,21 @@ def test_filler_is_the_sentences_nearest_a_half():
 
 def test_chrono_starts_the_gates_open_over_the_horizon():
     lstm = memory.task_model("lstm", memory.TaskSettings(units=8, embedding_dim=4), seed=0)
-    memory.open_gates(lstm, "lstm", 100, seed=0)
+    memory.open_gates(lstm, 100, seed=0)
     bias = lstm.get_layer("lstm_0").cell.bias.numpy()
     forget, input_ = bias[8:16], bias[:8]
     assert (forget >= 0).all() and (forget <= np.log(99) + 1e-6).all() and forget.max() > 2
     np.testing.assert_allclose(input_, -forget)
     gru = memory.task_model("gru", memory.TaskSettings(units=8, embedding_dim=4), seed=0)
-    memory.open_gates(gru, "gru", 100, seed=0)
+    memory.open_gates(gru, 100, seed=0)
     update = gru.get_layer("gru_0").cell.bias.numpy()[:8]
     assert (update <= 0).all() and update.min() < -2  # z: the share of the new candidate, small
     ids, _ = memory.make_task(50, 16, np.random.default_rng(0))
     plain = memory.task_model("gru", memory.TaskSettings(units=8, embedding_dim=4), seed=0)
     assert memory.first_token_reach(gru, ids) > 1e3 * memory.first_token_reach(plain, ids)
-    with pytest.raises(ValueError, match="gated cells"):
-        memory.open_gates(memory.task_model("elman", memory.TaskSettings(units=2), seed=0), "elman", 10, 0)
+    with pytest.raises(ValueError, match="ElmanCell has no gate that keeps"):
+        memory.open_gates(memory.task_model("elman", memory.TaskSettings(units=2), seed=0), 10, 0)
+    assert memory.CELLS == ("elman", "jordan", "lstm", "gru") and memory.GATED == ("lstm", "gru")
 
 
 def test_separation_is_the_roc_auc_of_positives_over_negatives():

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT, TINY_REVIEWS, predict, real_archive
-from sentiment.analysis.traces import trace
+from sentiment.analysis.reading import trace
 from sentiment.network.model import (
     HeadTail,
     ModelConfig,
@@ -155,7 +155,7 @@ def test_save_load_round_trip_on_real_reviews(tmp_path):
 @pytest.mark.slow
 def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
     """pooling="last", one direction: the textbook many-to-one model."""
-    from sentiment.analysis.explain import explain
+    from sentiment.analysis.reading import explain
 
     config = ModelConfig(cell="elman", vocab_size=200, units=4, embedding_dim=5, bidirectional=False, pooling="last")
     model = build_model(config, tiny_vocab)

@@ -39,7 +39,7 @@ def mgu(monkeypatch, tiny_vocab):
 
 
 def test_a_new_cell_builds_predicts_and_traces(mgu):
-    from sentiment.analysis.traces import trace
+    from sentiment.analysis.reading import trace
     from sentiment.network.model import recurrent_cell_name
 
     assert MinimalGatedCell.gate_names == ("gate", "candidate") and MinimalGatedCell.state_names == ("hidden",)
@@ -52,8 +52,8 @@ def test_a_new_cell_builds_predicts_and_traces(mgu):
 
 
 def test_a_new_cell_charts_on_the_ranges_it_declares(mgu):
-    from sentiment.analysis.traces import trace
-    from sentiment.reporting import charts
+    from sentiment.analysis.reading import trace
+    from sentiment.app.charts import review as charts
 
     t = trace(mgu, "a great movie, I loved it")
     layer = t.layers[1]
@@ -66,8 +66,8 @@ def test_a_new_cell_charts_on_the_ranges_it_declares(mgu):
 
 
 def test_an_unbounded_state_gets_a_scale_that_fits_it():
+    from sentiment.app.charts import review as charts
     from sentiment.network.cells import LSTMCell
-    from sentiment.reporting import charts
 
     cell_state = LSTMCell.quantity("cell")
     assert not cell_state.bounded

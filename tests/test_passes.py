@@ -8,8 +8,9 @@ import tensorflow as tf
 from keras import ops
 
 from sentiment.analysis import explain as ex
-from sentiment.analysis import passes
-from sentiment.analysis.traces import trace, trace_through_keras
+from sentiment.analysis import passes, reading
+from sentiment.analysis.reading import trace
+from sentiment.analysis.traces import trace_through_keras
 from sentiment.network.cells import CELLS, ElmanCell, RecurrentCell
 from sentiment.network.recurrent import Recurrent
 
@@ -129,7 +130,7 @@ def test_compiled_trace_and_explanation_match_the_uncompiled_ones(tiny_vocab, co
     model = _model(tiny_vocab, **CONFIGS[config])
     assert passes.passes_of(model) is not None and all(passes.passes_of(model).projected.values())
     for text in (TEXT, random_review(tiny_vocab, 50), "great"):  # 50 tokens: occluded in spans
-        t, e = ex.trace_and_explain(model, text)
+        t, e = reading.trace_and_explain(model, text)
         reference = trace_through_keras(model, text)
         for got in (t, trace(model, text)):
             assert got.tokens == reference.tokens and got.total_tokens == reference.total_tokens
@@ -157,8 +158,8 @@ def test_compiled_trace_and_explanation_match_the_uncompiled_ones(tiny_vocab, co
 @pytest.mark.slow
 def test_more_steps_compute_only_the_midpoints_and_match_the_full_rule(tiny_vocab, monkeypatch):
     model = _model(tiny_vocab)
-    monkeypatch.setattr(ex, "COMPLETENESS_TOLERANCE", -1.0)  # never complete: every step count is tried
-    e = ex.explain(model, TEXT)
+    monkeypatch.setattr(reading, "COMPLETENESS_TOLERANCE", -1.0)  # never complete: every step count is tried
+    e = reading.explain(model, TEXT)
     assert e.attribution.steps == ex.IG_STEPS[-1]
     full = ex.integrated_gradients(model, TEXT, steps=ex.IG_STEPS[-1])
     assert_same_attribution(e.attribution, full)
@@ -169,7 +170,7 @@ def test_explanation_of_the_committed_models_is_the_uncompiled_one(committed_mod
     from sentiment.network.model import vocabulary_of
 
     text = random_review(vocabulary_of(committed_model)[:5000], 1000)  # the model reads 800
-    e = ex.explain(committed_model, text)
+    e = reading.explain(committed_model, text)
     ig = ex.integrated_gradients(committed_model, text, steps=e.attribution.steps)
     assert_same_attribution(e.attribution, ig)
     # 0.2% of the largest score: the retrained GRU of the --seeds 3 run differed by 0.07% on one of 800 tokens.
@@ -200,7 +201,7 @@ def test_a_cell_that_reads_its_input_itself_runs_unprojected(tiny_vocab, monkeyp
     assert not InputInTheGateCell.reads_projection and ElmanCell.reads_projection
     compiled = passes.passes_of(model)
     assert compiled is not None and not any(compiled.projected.values())
-    t, e = ex.trace_and_explain(model, TEXT)
+    t, e = reading.trace_and_explain(model, TEXT)
     reference = trace_through_keras(model, TEXT)
     np.testing.assert_allclose(t.layers[1].values["hidden"], reference.layers[1].values["hidden"], atol=1e-5)
     assert_same_attribution(e.attribution, ex.integrated_gradients(model, TEXT, steps=e.attribution.steps))
@@ -237,7 +238,7 @@ def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
     kept = HeadTail(20, 5, name=HEAD_TAIL)(make_vectorizer(200, tiny_vocab)(text))
     model = keras.Model(text, classifier(kept))
     assert passes.passes_of(model) is None
-    e = ex.explain(model, TEXT)
+    e = reading.explain(model, TEXT)
     assert len(e.attribution.scores) == len(trace(model, TEXT).tokens)
     np.testing.assert_allclose(e.attribution.scores, ex.integrated_gradients(model, TEXT).scores, atol=1e-6)
 
@@ -249,7 +250,8 @@ def test_a_model_with_another_layer_inside_is_explained_uncompiled(tiny_vocab):
 def test_compiled_gradient_reach_is_keras_loops(tiny_vocab, config):
     """`gradient_reach` through the compiled pass against `reach_of_ids`,
     autodiff through Keras's own loop: both curves, every token."""
-    from sentiment.analysis.gradients import gradient_reach, reach_of_ids
+    from sentiment.analysis.gradients import reach_of_ids
+    from sentiment.analysis.reading import gradient_reach
 
     model = _model(tiny_vocab, **CONFIGS[config])
     assert passes.passes_of(model) is not None

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, TINY_REVIEWS, TINY_SIZE, predict, run_train, write_aclimdb
-from sentiment.analysis.traces import trace
+from sentiment.analysis.reading import trace
 from sentiment.network.model import ModelConfig, ModelLoadError, build_model, load_model
 
 NASTY = {

@@ -163,7 +163,7 @@ def test_committed_metrics_are_read():
 
 
 def test_comparison_frame_has_whole_epochs():
-    from sentiment.reporting.charts import comparison_frame, curves_frame
+    from sentiment.app.charts.review import comparison_frame, curves_frame
 
     frame = comparison_frame(sample_metrics())
     assert list(frame["model"]) == ["LSTM", "GRU", "TF-IDF baseline"]

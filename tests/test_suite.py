@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from sentiment.analysis.edits import align, changed, nothing_to_compare
-from sentiment.experiments import lexicon, suite
-from sentiment.experiments.suite import Case, build_suite, run_suite
+from sentiment.experiments import lexicon, suite, suite_results
+from sentiment.experiments.suite import Case, build_suite
+from sentiment.experiments.suite_results import run_suite
+from sentiment.reporting.suite_section import suite_markdown
 
 
 @pytest.fixture(scope="module")
@@ -144,26 +146,26 @@ def test_a_model_that_gives_the_wrong_shape_is_named():
 def test_results_go_through_their_file_and_say_when_they_are_stale(cases, tmp_path):
     model = tmp_path / "m.keras"
     model.write_bytes(b"weights")
-    results = suite.SuiteResults(cases[:50], meta={"files": {"m.keras": suite.file_hash(model)}})
+    results = suite_results.SuiteResults(cases[:50], meta={"files": {"m.keras": suite_results.file_hash(model)}})
     results.scores["lstm"] = run_suite(lambda t: np.linspace(0, 1, len(t)), results.cases)
-    path = tmp_path / suite.RESULTS
+    path = tmp_path / suite_results.RESULTS
     path.write_text(json.dumps(results.to_json()))
-    again = suite.load_suite(path)
+    again = suite_results.load_suite(path)
     assert again.cases == results.cases
     np.testing.assert_array_equal(again.scores["lstm"].failed, results.scores["lstm"].failed)
-    assert suite.stale_files(again, tmp_path) == []
+    assert suite_results.stale_files(again, tmp_path) == []
     model.write_bytes(b"other weights")
-    assert suite.stale_files(again, tmp_path) == ["m.keras"]
-    lines = "\n".join(suite.suite_markdown(again))
+    assert suite_results.stale_files(again, tmp_path) == ["m.keras"]
+    lines = "\n".join(suite_markdown(again))
     assert "| LSTM |" in lines and "negation (" in lines
 
 
 def test_a_missing_or_broken_results_file_says_what_to_do(tmp_path):
-    with pytest.raises(suite.SuiteFileError, match="python -m sentiment suite"):
-        suite.load_suite(tmp_path / "suite.json")
+    with pytest.raises(suite_results.SuiteFileError, match="python -m sentiment suite"):
+        suite_results.load_suite(tmp_path / "suite.json")
     (tmp_path / "suite.json").write_text("{not json")
-    with pytest.raises(suite.SuiteFileError, match="make it again"):
-        suite.load_suite(tmp_path / "suite.json")
+    with pytest.raises(suite_results.SuiteFileError, match="make it again"):
+        suite_results.load_suite(tmp_path / "suite.json")
 
 
 # -- a review and its edit, aligned ----------------------------------------------------------------------
@@ -226,11 +228,11 @@ def suite_column(a, b, op):
 
 @pytest.mark.slow
 def test_the_command_scores_every_model_and_the_baselines(tiny_suite):
-    results = suite.load_suite(tiny_suite / suite.RESULTS)
+    results = suite_results.load_suite(tiny_suite / suite_results.RESULTS)
     assert set(results.scores) == {"lstm", "gru", "elman (lesson)", "lstm (lesson)", "tfidf", "nbsvm"}
     for s in results.scores.values():
         assert s.p.shape == (len(results.cases),) and ((s.p >= 0) & (s.p <= 1)).all()
-    assert suite.stale_files(results, tiny_suite) == []
+    assert suite_results.stale_files(results, tiny_suite) == []
     report = (tiny_suite / "report.md").read_text()
     assert "## Behavioural suite: what flips a verdict" in report and "| NBSVM |" in report
     assert report.index("## Behavioural suite") < report.index("## What each modelling choice gave")
@@ -246,4 +248,4 @@ def test_evaluate_keeps_the_suite_section_while_the_models_are_the_same(tiny_sui
     assert evaluate([str(folder), "--data", data]) == 0
     assert "## Behavioural suite" in (folder / "report.md").read_text()
     (folder / "gru.keras").write_bytes((folder / "lstm.keras").read_bytes())  # another model under that name
-    assert suite.stale_files(suite.load_suite(folder / suite.RESULTS), folder) == ["gru.keras"]
+    assert suite_results.stale_files(suite_results.load_suite(folder / suite_results.RESULTS), folder) == ["gru.keras"]

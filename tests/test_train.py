@@ -55,7 +55,7 @@ def test_help_is_quiet_and_shows_the_defaults():
 
 @pytest.mark.slow
 def test_saved_models_reload_and_predict(tiny_run):
-    from sentiment.analysis.traces import trace
+    from sentiment.analysis.reading import trace
     from sentiment.network.model import load_model
 
     out, _ = tiny_run

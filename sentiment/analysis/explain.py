@@ -8,9 +8,9 @@
 - `occlusion`: each word (in a long review, each span of words) dropped from
   the review in turn, the change in P(positive): an independent second view
   that needs no gradients. Dropping every word of an 800-token review one at a
-  time means 800 passes over 799 tokens (over 2 s a model on 2 CPU cores), so
-  a review of more than `OCCLUSION_VARIANTS` tokens is cut into that many
-  spans of consecutive tokens instead.
+  time means 800 passes over 799 tokens (seconds a model), so a review of
+  more than `OCCLUSION_VARIANTS` tokens is cut into that many spans of
+  consecutive tokens instead.
 - `unit_contributions`: each unit of the last recurrent layer, per
   direction, ranked by gradient x activation of the logit, summed over the
   tokens. With the model's max-and-mean pooling and a linear head this sum is
@@ -19,8 +19,8 @@
 `explain`, what the app runs, computes all three in one compiled pass
 (`sentiment.analysis.passes.Passes.explain`: the path's 17 points and the 32 occlusion
 variants as one batch, forward, then back-propagation through time for the
-path's rows; the units from the same pass): about a sixth of the time of the
-three separate functions on 2 CPU cores, warm. The separate functions read the
+path's rows; the units from the same pass): a fraction of the time of the
+three separate functions (docs/benchmark.md). The separate functions read the
 model through sub-models of the saved model itself (no layer is
 re-implemented), through Keras's own time loop, on the review's own tokens,
 unpadded: they are the reference the tests hold `explain` to, and what
@@ -36,9 +36,8 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from sentiment.analysis.passes import IG_FIRST_STEPS, OCCLUSION_VARIANTS, PATH_POINTS, passes_of
-from sentiment.analysis.reader import ModelReader, NoWordsError, logit, reader_of
-from sentiment.analysis.traces import Trace, trace, trace_of
+from sentiment.analysis.passes import IG_FIRST_STEPS, OCCLUSION_VARIANTS
+from sentiment.analysis.reader import ModelReader, logit, reader_of
 
 COMPLETENESS_TOLERANCE = 0.05  # |sum of attributions - (P(x) - P(baseline))| / |P(x) - P(baseline)|
 IG_STEPS = tuple(IG_FIRST_STEPS * 2**k for k in range(5))  # 16 to 256, tried in turn until complete enough
@@ -164,7 +163,7 @@ def integrated_gradients(model: keras.Model, text: str, steps: int | None = None
     baseline = tf.broadcast_to(table[0], tf.shape(vectors))  # the padding vector at every position
     result = None
     for n_steps in (steps,) if steps else IG_STEPS:
-        alphas, weights = _trapezoid(n_steps)
+        alphas, weights = trapezoid(n_steps)
         probs, grad_sum = [], tf.zeros_like(vectors)
         for start in range(0, len(alphas), CHUNK):
             a = alphas[start : start + CHUNK]
@@ -180,7 +179,7 @@ def integrated_gradients(model: keras.Model, text: str, steps: int | None = None
     return result
 
 
-def _trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
+def trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The path's points (alpha from 0 to 1) and their weights, trapezoid rule."""
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype="float32")
     weights = np.full(steps + 1, 1.0 / steps, "float32")
@@ -188,7 +187,7 @@ def _trapezoid(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return alphas, weights
 
 
-def _spans(n: int, max_variants: int) -> list[tuple[int, int]]:
+def spans_of(n: int, max_variants: int) -> list[tuple[int, int]]:
     """Each token, or ``max_variants`` spans of consecutive tokens, covering ``n``."""
     bounds = np.linspace(0, n, min(n, max_variants) + 1).round().astype(int)
     return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
@@ -200,7 +199,7 @@ def occlusion(model: keras.Model, text: str, max_variants: int = OCCLUSION_VARIA
     spans of consecutive tokens. Positive: the span pushed towards positive."""
     reader = reader_of(model)
     ids = reader.review_ids(text)
-    spans = _spans(len(ids), max_variants)
+    spans = spans_of(len(ids), max_variants)
     variants = [np.concatenate([ids[:start], ids[end:]]) for start, end in spans]
     # Right-padded with 0 (masked) where spans differ in length by one token.
     width = max(1, max(len(v) for v in variants))
@@ -258,72 +257,18 @@ def unit_contributions(model: keras.Model, text: str) -> tuple[list[UnitRanking]
     share = h * grad
     # (directions * units,): summed over the steps where the layer gives every step
     per_unit = (tf.reduce_sum(share, axis=1) if reader.per_step else share)[0].numpy()
-    return _rankings(reader, per_unit), float(value[0]), float(at_zero[0])
+    return rankings(reader, per_unit), float(value[0]), float(at_zero[0])
 
 
-def _rankings(reader: ModelReader, per_unit: np.ndarray) -> list[UnitRanking]:
+def rankings(reader: ModelReader, per_unit: np.ndarray) -> list[UnitRanking]:
     """One ranking per direction: Bidirectional concatenates the forward then the backward direction's units."""
     split = np.split(per_unit, len(reader.directions))
     return [UnitRanking(reader.last_layer.name, d, c) for d, c in zip(reader.directions, split)]
 
 
-def explain(model: keras.Model, text: str) -> Explanation:
-    """Integrated gradients, occlusion and unit ranking for one review: what
-    `integrated_gradients`, `occlusion` and `unit_contributions` give (to
-    float rounding), from one compiled pass where the model allows."""
-    if passes_of(model) is None:
-        units, value, at_zero = unit_contributions(model, text)
-        return Explanation(integrated_gradients(model, text), occlusion(model, text), units, value, at_zero)
-    return trace_and_explain(model, text)[1]
-
-
-def trace_and_explain(model: keras.Model, text: str) -> tuple[Trace, Explanation]:
-    """`sentiment.analysis.traces.trace` and `explain` of one review, from one
-    compiled pass (`sentiment.analysis.passes.Passes.explain`): the review itself, the 17 points
-    of the integrated-gradients path (16 steps) and the 32 occlusion variants
-    as one batch. Where the path's shares miss completeness by more than
-    `COMPLETENESS_TOLERANCE`, the steps double (up to 256) and only the new
-    midpoints are computed (the trapezoid rule of 2k steps is half that of k
-    steps plus the midpoints'), in passes of 16 points. (Over 200 test
-    reviews, 16 steps were enough for 51% of the LSTM's and 88% of the GRU's;
-    the LSTM's took 256 for 20%.)
-
-    Raises:
-        NoWordsError: the review has no token the model reads.
-    """
-    passes = passes_of(model)
-    if passes is None:
-        return trace(model, text), explain(model, text)
-    reader = passes.reader
-    ids, total = reader.read(text)
-    if len(ids) == 0:
-        raise NoWordsError()
-    n, tokens = len(ids), reader.tokens(ids)
-    spans = _spans(n, OCCLUSION_VARIANTS)
-    variants = [np.concatenate([np.arange(start), np.arange(end, n)]) for start, end in spans]
-    steps = IG_STEPS[0]
-    alphas, weights = _trapezoid(steps)
-    # The review itself (alpha 1) first: the pass traces and ranks the units of its first row.
-    out = passes.explain(ids, alphas[::-1], weights[::-1], variants)
-    probability, baseline = (float(p) for p in out["probabilities"][[0, -1]])
-    table = np.asarray(reader.table)
-    difference = table[ids] - table[0]  # the word vectors less the baseline's (the padding vector)
-    grad_sum = out["gradient_sum"]
-    attribution = Attribution(tokens, (difference * grad_sum).sum(-1), probability, baseline, steps)
-    for steps in IG_STEPS[1:]:
-        if attribution.gap <= COMPLETENESS_TOLERANCE:
-            break
-        middle = (np.arange(steps // 2, dtype="float32") + 0.5) / (steps // 2)
-        grad_sum = grad_sum / 2
-        for start in range(0, len(middle), PATH_POINTS):
-            chunk = middle[start : start + PATH_POINTS]
-            grad_sum = grad_sum + passes.explain(ids, chunk, np.full(len(chunk), 1 / steps, "float32"))["gradient_sum"]
-        attribution = Attribution(attribution.tokens, (difference * grad_sum).sum(-1), probability, baseline, steps)
-    explanation = Explanation(
-        attribution,
-        Occlusion(spans, probability - out["variants"]),
-        _rankings(reader, out["units"]),
-        out["logit"],
-        out["logit_at_zero"],
-    )
-    return trace_of(reader, tokens, probability, out["values"], total), explanation
+def explain_through_keras(model: keras.Model, text: str) -> Explanation:
+    """`integrated_gradients`, `occlusion` and `unit_contributions` of one
+    review, each through Keras's own loop: the reference the compiled pass is
+    held to (`sentiment.analysis.reading.explain`)."""
+    units, value, at_zero = unit_contributions(model, text)
+    return Explanation(integrated_gradients(model, text), occlusion(model, text), units, value, at_zero)

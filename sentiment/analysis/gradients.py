@@ -32,7 +32,6 @@ import numpy as np
 import tensorflow as tf
 
 from sentiment.analysis.explain import logit_gradient
-from sentiment.analysis.passes import passes_of
 from sentiment.analysis.reader import logit, reader_of
 from sentiment.analysis.traces import Trace
 from sentiment.network.keras_internals import backend_rnn
@@ -90,30 +89,6 @@ def _recurrence_gradient(rnn, x, direction):
         )
         s = tf.reduce_sum(last * direction, axis=-1)
     return tf.norm(tape.gradient(s, zeros), axis=-1)
-
-
-def gradient_reach(model: keras.Model, text: str) -> Reach:
-    """Gradient norms by token for ``text`` (see the module's docstring).
-
-    The recurrence-alone curve is for the forward direction of the last
-    recurrent layer, its inputs held fixed, with respect to every state the
-    cell carries (h, and the LSTM's c); the direction it is projected on is
-    the gradient of the logit with respect to that direction's final state
-    (for a last-state model with a Dense classifier: the classifier's weights).
-
-    Computed by the model's compiled pass (`sentiment.analysis.passes.Passes.reach`:
-    our time loop, each step differentiated by autodiff of the cell's own
-    ``step``) where it covers the model, else through Keras's loop
-    (`reach_of_ids`, which the tests hold the pass to).
-    """
-    reader = reader_of(model)
-    ids = reader.review_ids(text)
-    passes = passes_of(model)
-    if passes is None:
-        embedding, recurrence = (curve[0] for curve in reach_of_ids(model, ids[None]))
-    else:
-        embedding, recurrence = passes.reach(ids)
-    return Reach(reader.tokens(ids), embedding, recurrence)
 
 
 def reach_of_ids(model: keras.Model, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,6 +202,3 @@ def reach_profile(reaches: list[Reach], distances=DISTANCES) -> dict[str, dict[s
                 rows[key].append(float(np.percentile(values, q)) if len(values) else None)
         out[kind] = rows
     return out
-
-
-ANALYSIS = "why_gates.json"  # beside metrics.json: `python -m sentiment why-gates` writes it, the app reads it

@@ -3,8 +3,8 @@ traces and explanations compute, in one call per model each.
 
 The cost of reading a review is its recurrent loop: 800 small steps in turn
 per direction. Under ``tf.function`` each step's ops cost executor overhead
-(60-100 ms a direction for one review, the backward pass 3-4x that); compiled
-with XLA the same loop costs a few ms. Two things keep XLA from compiling
+(tens of ms a direction for one review, the backward pass several times that);
+compiled with XLA the same loop costs a few ms (docs/benchmark.md). Two things keep XLA from compiling
 Keras's own loop usefully (see `sentiment.network.recurrent`): it would compile once
 per review length, and its gradient of a loop is slow. So the passes here run
 `Recurrent.run` (our loop over a buffer of the model's max length; the number
@@ -40,8 +40,8 @@ None, and callers take the uncompiled path through Keras's layers.
 
 from __future__ import annotations
 
+import enum
 import os
-import threading
 
 import keras
 import numpy as np
@@ -58,25 +58,15 @@ IG_POINTS = IG_FIRST_STEPS + 1  # path points in the pass with occlusion: the tr
 PATH_POINTS = IG_FIRST_STEPS  # path points in a pass of the path alone (midpoints)
 OCCLUSION_VARIANTS = 32  # reviews with a word (or a span of a long review) dropped, in the first pass
 BATCH_ROWS = 32  # reviews a pass of `Passes.trace_batch` reads together
-# One program traces and compiles at a time: the app reads a review with both
-# models in threads, and two compiles at once on 2 cores took longer than one
-# after the other (20 s against 15 s). Warm passes run side by side.
-_compiling = threading.Lock()
 
 
-class _CompiledOnce:
-    """A tf.function whose first call holds `_compiling`."""
+class Program(enum.StrEnum):
+    """The passes a caller can have compiled ahead of use (`Passes.warm`)."""
 
-    def __init__(self, fn):
-        self.fn, self.ready = fn, False
-
-    def __call__(self, *args):
-        if self.ready:
-            return self.fn(*args)
-        with _compiling:
-            out = self.fn(*args)
-        self.ready = True
-        return out
+    EXPLAIN = "explain"  # a trace and its explanation, in one pass
+    PATH = "path"  # the integrated-gradients path alone: more steps where 16 do not add up
+    TRACE = "trace"
+    REACH = "reach"
 
 
 def covers(reader: ModelReader) -> bool:
@@ -95,7 +85,9 @@ class Passes:
     """A model's compiled passes over one review (see the module's docstring).
 
     Each program is traced and compiled on its first call (seconds), once per
-    model, whichever thread calls first; then every thread runs it.
+    model; then every thread runs it. Compiling is the caller's to order: the
+    app compiles in its one warm-up thread (`sentiment.app.warmup`), and a
+    command reads one review at a time.
     """
 
     def __init__(self, reader: ModelReader):
@@ -106,8 +98,6 @@ class Passes:
         self.length = reader.max_length
         self.ids_dtype = tf.int64  # TextVectorization's
         self.projected = {id(rnn): rnn.cell.reads_projection for _, directions in self.layers for _, rnn in directions}
-        self._programs: dict = {}
-        self._lock = threading.Lock()
 
     # -- pieces --------------------------------------------------------------------------------------
 
@@ -179,43 +169,26 @@ class Passes:
 
     # -- compiled passes -----------------------------------------------------------------------------
 
-    def _program(self, key, build) -> "_CompiledOnce":
-        """``build()``, once per model, as a callable whose first call (the
-        tracing and XLA compile) holds `_compiling`."""
-        with self._lock:
-            if key not in self._programs:
-                self._programs[key] = _CompiledOnce(build())
-            return self._programs[key]
+    def _program(self, key, build):
+        """``build()`` (a tf.function), made once per model and key, kept with the model's reader."""
+        return self.reader.memo(("program", key), build)
 
-    def ready(self, *programs: str) -> bool:
-        """Whether these programs are compiled already: "explain" (the
-        default), "path", "trace", "reach"."""
-        keys = {
-            "explain": ("explain", IG_POINTS, OCCLUSION_VARIANTS),
-            "path": ("explain", PATH_POINTS, 0),
-            "trace": "trace",
-            "reach": "reach",
-            "trace_batch": "trace_batch",
-        }
-        found = [self._programs.get(keys[p]) for p in programs or ("explain",)]
-        return all(fn is not None and fn.ready for fn in found)
-
-    def warm(self, *programs: str) -> None:
-        """Compiles ``programs`` now (those `ready` names, and "path": the pass
-        of the path alone, for more integrated-gradients steps), on a review of
-        one unknown word: the programs do not depend on the review."""
+    def warm(self, *programs: Program) -> None:
+        """Compiles ``programs`` now, on a review of one unknown word: the
+        programs do not depend on the review."""
         ids = np.ones(1, "int64")  # [UNK]
+        runs = {
+            Program.EXPLAIN: lambda: self.explain(
+                ids, np.ones(1, "float32"), np.ones(1, "float32"), [np.zeros(1, "int32")]
+            ),
+            Program.PATH: lambda: self.explain(ids, np.full(1, 0.5, "float32"), np.zeros(1, "float32")),
+            Program.TRACE: lambda: self.trace(ids),
+            Program.REACH: lambda: self.reach(ids),
+        }
         for program in programs:
-            if program == "explain":
-                self.explain(ids, np.ones(1, "float32"), np.ones(1, "float32"), [np.zeros(1, "int32")])
-            elif program == "path":
-                self.explain(ids, np.full(1, 0.5, "float32"), np.zeros(1, "float32"))
-            elif program == "trace":
-                self.trace(ids)
-            elif program == "reach":
-                self.reach(ids)
-            else:
-                raise ValueError(f"No compiled program {program!r}: explain, path, trace or reach.")
+            if program not in runs:
+                raise ValueError(f"No compiled program {program!r}: {', '.join(Program)}.")
+            runs[program]()
 
     def trace(self, ids: np.ndarray) -> dict:
         """Every gate and state of every layer and direction, and P(positive),
@@ -473,8 +446,7 @@ class Passes:
 def keep_compiled_programs(directory: str | None = None) -> str | None:
     """Points TensorFlow's persistent XLA cache at ``directory``, so that a
     process started later loads the compiled programs instead of compiling
-    them again (measured on 2 busy cores: a model's first explanation 4.5-6 s
-    compiling, 0.7-1 s loaded). The programs are keyed by what they compute,
+    them again (docs/benchmark.md has what it saves). The programs are keyed by what they compute,
     not by the weights: a retrained model of the same shape reuses them.
 
     Call it before the process's first XLA compile (it sets TF_XLA_FLAGS,
@@ -506,10 +478,3 @@ def passes_of(model: keras.Model) -> Passes | None:
     for a model they do not cover."""
     reader = reader_of(model)
     return reader.memo("passes", lambda: Passes(reader) if covers(reader) else None)
-
-
-def ready(model: keras.Model, *programs: str) -> bool:
-    """Whether the model's passes are compiled already (or it has none: the
-    uncompiled functions read it). ``programs`` as for `Passes.ready`."""
-    passes = passes_of(model)
-    return passes is None or passes.ready(*programs)

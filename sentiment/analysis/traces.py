@@ -17,7 +17,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment.analysis.passes import passes_of
 from sentiment.analysis.reader import ModelReader, NoWordsError, reader_of
 from sentiment.network.cells import Quantity
 from sentiment.network.model import HEAD_TAIL, VECTORIZER
@@ -97,31 +96,6 @@ def _build_trace_fn(reader: ModelReader):
     return run
 
 
-def trace(model: keras.Model, text: str) -> Trace:
-    """Every gate and state of every recurrent layer, token by token, for ``text``.
-
-    Args:
-        model: a full sentiment model (raw text in), as `sentiment.network.model.build_model` makes.
-        text: the review.
-
-    Returns:
-        The tokens the model reads, P(positive) and, per recurrent layer and
-        direction, a (tokens, units) array for each gate and state.
-
-    Raises:
-        NoWordsError: the review has no token the model reads.
-    """
-    passes = passes_of(model)
-    if passes is None:
-        return trace_through_keras(model, text)
-    reader = passes.reader
-    ids, total = reader.read(text)
-    if len(ids) == 0:
-        raise NoWordsError()
-    out = passes.trace(ids)
-    return trace_of(reader, reader.tokens(ids), out["probability"], out["values"], total)
-
-
 def trace_of(reader: ModelReader, tokens: list[str], probability: float, values: dict, total_tokens: int) -> Trace:
     """A `Trace` from what a compiled pass gives (`sentiment.analysis.passes`)."""
     layers = []
@@ -140,9 +114,9 @@ def trace_of(reader: ModelReader, tokens: list[str], probability: float, values:
 
 
 def trace_through_keras(model: keras.Model, text: str) -> Trace:
-    """`trace` through Keras's own time loop, uncompiled (about 60-100 ms a
-    direction for 800 tokens on 2 CPU cores, warm): the reference the tests
-    hold the compiled pass to.
+    """Every gate and state of every recurrent layer, token by token, for
+    ``text``, through Keras's own time loop, uncompiled: the reference the
+    tests hold the compiled pass to (`sentiment.analysis.reading.trace`).
 
     Raises:
         NoWordsError: the review has no token the model reads.

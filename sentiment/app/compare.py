@@ -4,19 +4,18 @@ the models disagree, each one click from the explore tab."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sentiment.app import loaders, units
+from sentiment.app import loaders
+from sentiment.app.charts import review as charts
+from sentiment.app.charts import units as unit_charts
+from sentiment.app.context import Context
 from sentiment.app.texts import text
 from sentiment.evaluation.predictions import PREDICTIONS
 from sentiment.evaluation.results import RunMetrics, display_name
-from sentiment.reporting import charts, unit_charts
 
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
@@ -32,7 +31,17 @@ FORMATS = {
 }
 
 
-def compare(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
+TITLE = "Compare LSTM vs GRU"
+
+
+def render(ctx: Context) -> None:
+    test_figures(ctx.metrics, ctx.metrics_problem)
+    sentiment_neuron(ctx.models)
+    if ctx.metrics is not None:
+        disagreements(ctx)
+
+
+def test_figures(metrics: RunMetrics | None, metrics_problem: str | None) -> None:
     """LSTM vs GRU vs the baselines on the test set, from metrics.json."""
     if metrics is None:
         st.info(metrics_problem)
@@ -80,15 +89,15 @@ def paired_tests(metrics: RunMetrics) -> None:
         st.caption(text("compare", "Ensembles"))
 
 
-def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_tab: str) -> None:
+def disagreements(ctx: Context) -> None:
     """Test reviews where the first two models disagree, and where both are confidently wrong."""
-    predictions = loaders.test_predictions(os.path.join(folder, PREDICTIONS))
+    metrics, folder = ctx.metrics, ctx.run.folder
+    predictions = loaders.test_predictions(ctx.run)
     st.subheader("Where the models disagree")
     names = [n for n in metrics.models if predictions and n in predictions["probs"]][:2]
     if predictions is None or len(names) < 2:
         st.info(text("compare", "No predictions", folder=folder, predictions=PREDICTIONS))
         return
-    source = loaders.data_source(metrics, data)
     for i, (title, table) in enumerate(review_tables(predictions, *names).items()):
         st.markdown(f"**{title}**" + (f"; the {LISTED} most extreme:" if len(table) > LISTED else ":"))
         table = table.head(LISTED)
@@ -101,15 +110,15 @@ def disagreements(metrics: RunMetrics, folder: str, data: str | None, explore_ta
         )
         if table.empty:
             continue
-        if source is None:
+        if not ctx.test_reviews_here:
             st.caption(text("compare", "Texts elsewhere", data=metrics.options.get("data") or "tensorflow-datasets"))
             continue
         choice = st.selectbox("Review", list(table["review"]), key=f"pick_{i}", label_visibility="collapsed")
         st.button(
             "Explain this review",
             key=f"load_{i}",
-            on_click=loaders.open_test_review,
-            args=(choice, source, json.dumps(metrics.options, sort_keys=True, default=str), explore_tab),
+            on_click=ctx.open_test_review,
+            args=(choice,),
             help="Opens it in the Explore tab",
         )
 
@@ -150,7 +159,7 @@ def sentiment_neuron(models: dict) -> None:
     """Does one unit carry the verdict? Each model's probe on its best 1, 2,
     4, ... units, from its unit atlas (Radford, Józefowicz and Sutskever 2017)."""
     st.subheader("Does one unit carry the verdict?")
-    found = {name: units.atlas_of(path) for name, (path, _) in models.items()}
+    found = {name: loaders.atlas(path) for name, (path, _) in models.items()}
     atlases = {name: a for name, (a, _) in found.items() if a is not None}
     for name, (a, problem) in found.items():
         if a is None:

@@ -16,48 +16,25 @@ import streamlit as st
 from sentiment.analysis.explain import Explanation, UnitRanking
 from sentiment.analysis.reader import Verdict
 from sentiment.analysis.traces import LayerTrace, Trace
-from sentiment.app import loaders, units
-from sentiment.app.texts import sections, text
+from sentiment.app import loaders, state, units
+from sentiment.app.charts import review as charts
+from sentiment.app.context import Context
+from sentiment.app.texts import text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
 from sentiment.network.model import recurrent_cell_name
-from sentiment.reporting import charts
 
-MAX_CHARS = 100_000  # longer pastes are cut here; the models read far less anyway
+TITLE = "Explore a review"
 WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
 TOP_UNITS = 8  # the summary heatmap's second view: the mean over this many top units
-EXAMPLES = sections("examples")
-DEFAULT_REVIEW = EXAMPLES["Clearly positive"]
-
-
-def current_review() -> str:
-    """The review in the explore tab's box (kept across tabs), cut to `MAX_CHARS`."""
-    return st.session_state.get("the_review", DEFAULT_REVIEW)[:MAX_CHARS]
-
-
-def put_review(review: str, tab: str) -> None:
-    """Puts ``review`` into the tab's text box and opens the tab named ``tab`` (a button's callback)."""
-    st.session_state.review = st.session_state.the_review = review
-    st.session_state.example = "(your own)"
-    st.session_state.tab = tab
 
 
 def review_input() -> str | None:
     """The example picker and the text box; the review to explain, or None."""
-    # Streamlit forgets a widget's value in a run that does not draw it (another
-    # tab): the review is kept under a key of its own and given back to the box.
-    if "review" not in st.session_state:
-        st.session_state.review = st.session_state.get("the_review", DEFAULT_REVIEW)
-
-    def pick_example():
-        st.session_state.review = EXAMPLES.get(st.session_state.example, st.session_state.review)
-
-    st.selectbox("Example", ["(your own)", *EXAMPLES], key="example", on_change=pick_example)
-    review = st.text_area("Review", key="review", height=140)
-    st.session_state.the_review = review
-    if len(review) > MAX_CHARS:
-        st.info(f"The review has {len(review):,} characters; the first {MAX_CHARS:,} are used.")
-        review = review[:MAX_CHARS]
+    review = state.review_box()
+    if len(review) > state.MAX_CHARS:
+        st.info(f"The review has {len(review):,} characters; the first {state.MAX_CHARS:,} are used.")
+        review = review[: state.MAX_CHARS]
     if not review.strip():
         st.info(text("explore", "Empty"))
         return None
@@ -197,13 +174,12 @@ def one_unit(
     units.unit_page(name, *model, layer, unit)
 
 
-def explore(models: dict, open_review=None) -> None:
-    """The tab; ``open_review(review_id)`` puts a test review into it (None:
-    the test reviews' texts are not on this machine)."""
+def render(ctx: Context) -> None:
     review = review_input()
     if review is None:
         return
-    verdicts = show_verdicts(loaders.for_each(models, loaders.verdict, review))
+    models = ctx.models
+    verdicts = show_verdicts(loaders.for_each(models, loaders.verdicts, review))
     if not verdicts:
         return
     models = {name: models[name] for name in verdicts}
@@ -211,14 +187,14 @@ def explore(models: dict, open_review=None) -> None:
     compiling = not all(loaders.warmup().ready(path, EXPLORE) for path, _ in models.values())
     words = pending("Working out which words decided each verdict (integrated gradients, occlusion)", compiling)
     gates = pending("Tracing every gate of every unit, word by word", compiling)
-    readings = loaders.for_each(models, loaders.read_review, review)
+    readings = loaders.for_each(models, loaders.read_reviews, review)
     traces = {name: r[0] for name, r in readings.items() if not isinstance(r, ValueError)}
     explanations = {name: readings[name][1] for name in traces}
     with words.container():
         word_attributions(explanations, start, end)
     with gates.container():
         gate_heatmaps(models, traces, explanations, start, end)
-    across_the_test_set(models, traces, start, end, open_review)
+    across_the_test_set(models, traces, start, end, ctx.open_test_review if ctx.test_reviews_here else None)
 
 
 def across_the_test_set(models: dict, traces: dict[str, Trace], start: int, end: int, open_review) -> None:

@@ -14,25 +14,30 @@ import pandas as pd
 import streamlit as st
 
 from sentiment.analysis.edits import align, changed, gate_difference, matching_layers, nothing_to_compare
-from sentiment.app import loaders
-from sentiment.app.explore import MAX_CHARS, put_review
+from sentiment.app import loaders, state
+from sentiment.app.charts import flips as flip_charts
+from sentiment.app.charts import review as charts
+from sentiment.app.context import Context
 from sentiment.app.texts import sections, text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
-from sentiment.experiments.suite import TOLERANCE, Case, SuiteResults, label
-from sentiment.reporting import charts, flip_charts
+from sentiment.experiments.suite import TOLERANCE, Case
+from sentiment.experiments.suite_results import SuiteResults, label
 
-PAIRS = {name: body.splitlines() for name, body in sections("edit_examples").items()}
+PAIRS = {name: tuple(body.splitlines()) for name, body in sections("edit_examples").items()}
 SHOWN = 12  # failing cases listed at once
 CONTEXT = 6  # words shown before the first change, in a long review
 WINDOW = 60  # aligned words shown at most
 TOP_UNITS = 16  # rows of a difference heatmap
 
 
-def what_it_gets_wrong(models: dict, folder: str, explore_tab: str) -> None:
-    """The tab: the suite (where it has been run) and the side-by-side view."""
+TITLE = "What it gets wrong"
+
+
+def render(ctx: Context) -> None:
+    """The suite (where it has been run) and the side-by-side view."""
     st.subheader("The behavioural suite")
-    results, problem = loaders.suite_results(folder)
+    results, problem = loaders.suite(ctx.run)
     if results is None:
         st.info(text("flips", "No suite", problem=problem))
     else:
@@ -42,14 +47,14 @@ def what_it_gets_wrong(models: dict, folder: str, explore_tab: str) -> None:
         rates = {label(name): s.rates(results.cases) for name, s in results.scores.items()}
         chart = flip_charts.rates_chart(flip_charts.rates_frame(rates), results.capabilities())
         st.altair_chart(chart, width="stretch")
-        failing_cases(results, explore_tab)
+        failing_cases(results, ctx.open_in_explore)
     st.subheader("A review and its edit")
     st.caption(text("flips", "Edit"))
-    edit_view(models)
+    edit_view(ctx.models)
 
 
 @st.fragment
-def failing_cases(results: SuiteResults, explore_tab: str) -> None:
+def failing_cases(results: SuiteResults, open_in_explore) -> None:
     """One model's failing cases of one capability (and template): a fragment,
     so that choosing them redraws this alone."""
     st.markdown("**Failing cases**")
@@ -66,7 +71,7 @@ def failing_cases(results: SuiteResults, explore_tab: str) -> None:
     failing = [i for i in chosen if scores.failed[i]]
     st.caption(f"{label(name)} fails {len(failing)} of these {len(chosen)} cases.")
     for i in failing[:SHOWN]:
-        case_row(results.cases[i], float(scores.p[i]), float(scores.p_base[i]), i, explore_tab)
+        case_row(results.cases[i], float(scores.p[i]), float(scores.p_base[i]), i, open_in_explore)
     if len(failing) > SHOWN:
         st.caption(f"{len(failing) - SHOWN} more: choose a template to see others.")
 
@@ -77,44 +82,27 @@ def expectation(case: Case) -> str:
     return {"same": "should keep its verdict", "up": "should not lower P", "down": "should not raise P"}[case.test]
 
 
-def case_row(case: Case, p: float, p_base: float, index: int, explore_tab: str) -> None:
+def case_row(case: Case, p: float, p_base: float, index: int, open_in_explore) -> None:
     """One failing case: what it is, what the model gave, and its buttons."""
     words, explain, side = st.columns([8, 1, 1])
     if case.test == "label":
         words.markdown(f"“{case.text}” {expectation(case)}: P(positive) = **{p:.3f}**")
     else:
         words.markdown(f"“{case.base}” → “{case.text}” {expectation(case)}: P {p_base:.3f} → **{p:.3f}**")
-    explain.button("Explain", key=f"explain_case_{index}", on_click=put_review, args=(case.text, explore_tab),
+    explain.button("Explain", key=f"explain_case_{index}", on_click=open_in_explore, args=(case.text,),
                    help="Open it in the explore tab")  # fmt: skip
     if case.base:
-        side.button("Side by side", key=f"side_case_{index}", on_click=put_pair, args=(case.base, case.text),
+        side.button("Side by side", key=f"side_case_{index}", on_click=state.open_pair, args=(case.base, case.text),
                     help="Open the edit in the side-by-side view below")  # fmt: skip
-
-
-def put_pair(review: str, edit: str) -> None:
-    """Puts a pair into the side-by-side view (a button's callback)."""
-    st.session_state.edit_a, st.session_state.edit_b = review, edit
-    st.session_state.edit_pair = "(your own)"
 
 
 def pair_input() -> tuple[str, str]:
     """The pair picker and the two text boxes."""
-    if "edit_a" not in st.session_state:
-        put_pair(*next(iter(PAIRS.values())))
-        st.session_state.edit_pair = next(iter(PAIRS))
-
-    def pick():
-        if st.session_state.edit_pair in PAIRS:
-            st.session_state.edit_a, st.session_state.edit_b = PAIRS[st.session_state.edit_pair]
-
-    st.selectbox("Pair", ["(your own)", *PAIRS], key="edit_pair", on_change=pick)
-    left, right = st.columns(2)
-    a = left.text_area("Review", key="edit_a", height=100)
-    b = right.text_area("Its edit", key="edit_b", height=100)
+    a, b = state.pair_boxes(PAIRS)
     for which, t in (("review", a), ("edit", b)):
-        if len(t) > MAX_CHARS:
-            st.info(f"The {which} has {len(t):,} characters; the first {MAX_CHARS:,} are used.")
-    return a[:MAX_CHARS], b[:MAX_CHARS]
+        if len(t) > state.MAX_CHARS:
+            st.info(f"The {which} has {len(t):,} characters; the first {state.MAX_CHARS:,} are used.")
+    return a[: state.MAX_CHARS], b[: state.MAX_CHARS]
 
 
 def edit_view(models: dict) -> None:
@@ -124,8 +112,8 @@ def edit_view(models: dict) -> None:
     if problem:
         st.info(problem)
         return
-    before = loaders.for_each(models, loaders.verdict, a)
-    after = loaders.for_each(models, loaders.verdict, b)
+    before = loaders.for_each(models, loaders.verdicts, a)
+    after = loaders.for_each(models, loaders.verdicts, b)
     readable = {}
     for column, name in zip(st.columns(len(models)), models):
         with column:
@@ -140,8 +128,8 @@ def edit_view(models: dict) -> None:
             st.caption(f"The review: {pa:.3f}. " + ("The verdict flips." if flips else "The verdict stays."))
     compiling = not all(loaders.warmup().ready(path, EXPLORE) for path, _ in readable.values())
     slot = pending("Reading both texts word by word (attributions and every gate)", compiling)
-    ra = loaders.for_each(readable, loaders.read_review, a)
-    rb = loaders.for_each(readable, loaders.read_review, b)
+    ra = loaders.for_each(readable, loaders.read_reviews, a)
+    rb = loaders.for_each(readable, loaders.read_reviews, b)
     with slot.container():
         for name in readable:
             if isinstance(ra[name], ValueError) or isinstance(rb[name], ValueError):

@@ -1,48 +1,57 @@
-"""What the app loads and computes, cached: models, metrics, test predictions
-and reviews, and each model's reading of a review.
+"""What the app reads and computes, each cached by file (`sentiment.app.cache`):
+a run's files as their typed classes, and the models' readings of a text.
 
-The models come from the server's one `Warmup` (`warmup()`), which loads them
-and compiles their passes in the background; a page waits only for what it shows.
-Every other cache is keyed by the file and its modification time, so a model
-retrained on disk is loaded again on the next run of the page, with no
-restart; a review's verdict, trace and explanation are kept per (model file,
-review), so changing a view option recomputes nothing.
+The models come from the server's one `Warmup`, which loads them and compiles
+their passes in the background; a page waits only for what it shows. A
+reading (verdicts, traces and explanations, gradient reach) is of every model
+of a tab at once, each model in a thread of its own, and is kept per (model
+files, text): changing a view option recomputes nothing, and a model
+retrained on disk is read again on the next run of the page.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from sentiment.analysis import explain
-from sentiment.analysis.explain import Explanation
-from sentiment.analysis.gradients import Reach, gradient_reach
-from sentiment.analysis.reader import Verdict, reader_of
-from sentiment.analysis.traces import Trace, trace
-from sentiment.app.warmup import EXPLORE, WHY_GATES, modified
+from sentiment.analysis import reading
+from sentiment.analysis.atlas_file import Atlas, AtlasError, atlas_path, load_atlas
+from sentiment.analysis.reader import reader_of
+from sentiment.analysis.why_gates_results import WhyGatesFileError, WhyGatesResults, load_why_gates
+from sentiment.app.cache import File
+from sentiment.app.warmup import EXPLORE, WHY_GATES
 from sentiment.app.warmup import shared as warmup
 from sentiment.data.imdb import load_reviews
+from sentiment.data.splits import DataError
 from sentiment.data.tables import TableConfig
-from sentiment.evaluation.predictions import load_test_predictions
+from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
 from sentiment.evaluation.results import MetricsFileError, RunMetrics, load_run_metrics
-from sentiment.experiments.suite import RESULTS, SuiteFileError, SuiteResults, load_suite, stale_files
-from sentiment.network.model import ModelLoadError
+from sentiment.experiments.memory_results import MemoryFileError, MemoryResults, load_memory
+from sentiment.experiments.suite_results import SuiteFileError, SuiteResults, load_suite, stale_files
+from sentiment.network.cells import CELLS
+from sentiment.network.model import ModelLoadError, vocabulary_of
+from sentiment.run import METRICS, Run
 
-KNOWN_ORDER = ["lstm.keras", "gru.keras", "elman.keras"]  # then any other file, by name
+# -- a run's files ----------------------------------------------------------------------------------
 
 
 def model_files(folder: str) -> list[str]:
-    """The .keras files in ``folder``: LSTM, GRU, Elman first, then the rest by name."""
+    """The .keras files in ``folder``: those of the cells in the network's order, then the rest by name."""
     if not os.path.isdir(folder):
         return []
     names = [n for n in os.listdir(folder) if n.endswith(".keras") and not n.startswith(".")]
-    order = sorted(names, key=lambda n: (KNOWN_ORDER.index(n) if n in KNOWN_ORDER else len(KNOWN_ORDER), n))
-    return [os.path.join(folder, n) for n in order]
+    order = list(CELLS)
+
+    def rank(name: str) -> tuple[int, str]:
+        stem = name[: -len(".keras")]
+        return (order.index(stem) if stem in order else len(order), name)
+
+    return [os.path.join(folder, n) for n in sorted(names, key=rank)]
 
 
 def load_models(folder: str) -> tuple[dict, dict[str, str]]:
@@ -58,61 +67,32 @@ def load_models(folder: str) -> tuple[dict, dict[str, str]]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_metrics(path: str, stamp: float) -> tuple[RunMetrics | None, str | None]:
-    del stamp  # part of the cache key only: a rewritten file is a new entry
+def _metrics(file: File) -> tuple[RunMetrics | None, str | None]:
     try:
-        return load_run_metrics(path), None
+        return load_run_metrics(file.path), None
     except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
         return None, str(err)
 
 
-def load_metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
+def metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
     """(metrics or None, problem or None) from ``folder``/metrics.json."""
-    path = os.path.join(folder, "metrics.json")
-    return _read_metrics(path, modified(path))
-
-
-def load_run(folder: str) -> tuple[dict, RunMetrics | None, str | None]:
-    """The models and metrics of a folder train.py wrote; a file that does not
-    load is named on the page, and the others still work."""
-    models, errors = load_models(folder)
-    metrics, problem = load_metrics(folder)
-    for file, message in errors.items():
-        st.error(f"**{file}** could not be loaded: {message}")
-    return models, metrics, problem
+    return _metrics(File.at(os.path.join(folder, METRICS)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_predictions(path: str, stamp: float) -> dict | None:
-    del stamp  # part of the cache key only: a rewritten file is a new entry
-    return load_test_predictions(path) if os.path.isfile(path) else None
+def _predictions(file: File) -> dict | None:
+    return load_test_predictions(file.path) if os.path.isfile(file.path) else None
 
 
-def test_predictions(path: str) -> dict | None:
-    """test_predictions.npz, or None where there is none."""
-    return _read_predictions(path, modified(path))
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _read_json(path: str, stamp: float) -> dict | None:
-    del stamp  # part of the cache key only: a rewritten file is a new entry
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def json_file(path: str) -> dict | None:
-    """A JSON file beside the models (why_gates.json), or None where it is missing or unreadable."""
-    return _read_json(path, modified(path))
+def test_predictions(run: Run) -> dict | None:
+    """The run's test_predictions.npz, or None where there is none."""
+    return _predictions(File.at(run.path(PREDICTIONS)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _read_suite(path: str, stamp: float, folder: str) -> tuple[SuiteResults | None, str | None]:
-    del stamp  # part of the cache key only: a rewritten file is a new entry
+def _suite(file: File, folder: str) -> tuple[SuiteResults | None, str | None]:
     try:
-        results = load_suite(path)
+        results = load_suite(file.path)
     except SuiteFileError as err:
         return None, str(err)
     stale = stale_files(results, folder)
@@ -122,92 +102,151 @@ def _read_suite(path: str, stamp: float, folder: str) -> tuple[SuiteResults | No
     return results, note
 
 
-def suite_results(folder: str) -> tuple[SuiteResults | None, str | None]:
+def suite(run: Run) -> tuple[SuiteResults | None, str | None]:
     """(the behavioural suite's results, None), or (None, why there are none and
     what makes them), or (results, a note that they are from other model files)."""
-    path = os.path.join(folder, RESULTS)
-    models = model_files(folder) + model_files(os.path.join(folder, "lesson"))
-    return _read_suite(path, modified(path) + sum(map(modified, models)), folder)
+    models = model_files(run.folder) + model_files(run.lesson_folder)
+    return _suite(File.at(run.path("suite.json"), *models), run.folder)
+
+
+_RESULTS = {"memory": (load_memory, MemoryFileError), "why_gates": (load_why_gates, WhyGatesFileError)}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _results(file: File, kind: str):
+    load, error = _RESULTS[kind]
+    try:
+        return load(file.path)
+    except error as err:
+        return str(err)
+
+
+def memory(run: Run) -> MemoryResults | str:
+    """memory.json beside the lesson models, or why there is none and what makes it."""
+    return _results(File.at(run.memory_path()), "memory")
+
+
+def why_gates(run: Run) -> WhyGatesResults | str:
+    """The run's why_gates.json, or why there is none and what makes it."""
+    return _results(File.at(run.path("why_gates.json")), "why_gates")
+
+
+@st.cache_resource(show_spinner="Reading the unit atlas ...", max_entries=8)
+def _atlas(file: File, model_path: str) -> Atlas | AtlasError:
+    try:
+        return load_atlas(model_path)
+    except AtlasError as err:
+        return err
+
+
+def atlas(model_path: str) -> tuple[Atlas | None, str | None]:
+    """(the model's unit atlas, None), or (None, why there is none and how to make it)."""
+    got = _atlas(File.at(atlas_path(model_path), model_path), model_path)
+    return (None, str(got)) if isinstance(got, AtlasError) else (got, None)
+
+
+@st.cache_resource(max_entries=8)
+def _vocabulary(file: File, _model) -> np.ndarray:
+    return np.asarray(vocabulary_of(_model))  # (the model itself is not hashed: `_model`; its file is the key)
+
+
+def vocabulary(model_path: str, model) -> np.ndarray:
+    """The model's vocabulary (token id -> word), read once per model file."""
+    return _vocabulary(File.at(model_path), model)
 
 
 @st.cache_resource(show_spinner="Reading the test reviews ...", max_entries=2)
-def test_reviews(source: str, options: str = "{}") -> dict[str, str]:
-    """{review id: text} of the test split at ``source`` (an aclImdb folder or
-    archive, or a table read as the run's ``options``, as JSON, say: its
-    columns and held-out split)."""
+def _test_reviews(source: str, options: str) -> dict[str, str]:
     run = json.loads(options)
     test = load_reviews(source, TableConfig.from_options(run), int(run.get("seed", 1337))).test
     return dict(zip(test.ids, test.texts))
 
 
-def data_source(metrics: RunMetrics, data: str | None) -> str | None:
-    """Where the test reviews are: ``data`` ($SENTIMENT_DATA), else the --data of the run, if it is here."""
-    source = data or metrics.options.get("data")
-    return source if source and os.path.exists(source) else None
+def test_review(run: Run, metrics: RunMetrics, data: str | None, review_id: str) -> str:
+    """The text of one test review of the run (its reviews read once, then kept)."""
+    options = json.dumps(metrics.options, sort_keys=True, default=str)
+    return _test_reviews(data_source(run, data), options)[review_id]
 
 
-def open_test_review(review_id: str, source: str, options: str, tab: str) -> None:
-    """Puts a test review into the explore tab's text box and opens that tab (a button's callback)."""
-    st.session_state.review = st.session_state.the_review = test_reviews(source, options)[review_id]
-    st.session_state.example = "(your own)"
-    st.session_state.tab = tab
+def data_source(run: Run, data: str | None) -> str | None:
+    """Where the run's test reviews are: ``data`` ($SENTIMENT_DATA), else the
+    --data of the run, where it is here; None where they are not."""
+    try:
+        return run.data_source(data)
+    except DataError:
+        return None
 
 
-# -- a model's reading of a review, once per (model file, review) ------------------------------------
+# -- the models' readings of a text, every model of a tab at once ----------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def verdict(path: str, stamp: float, text: str) -> Verdict:
-    """What the model in ``path`` says of ``text``: milliseconds, once its verdict function is made."""
+def for_each(models: dict, read, text: str) -> dict:
+    """``read`` (one of the readings below) of ``text`` by every model of
+    ``models`` ({name: (path, model)}): {name: its result, or the ValueError
+    that says why the model cannot read the text}."""
+    files = tuple(File.at(path) for path, _ in models.values())
+    out = read(files, text)
+    return {name: out[path] for name, (path, _) in models.items()}
+
+
+def _side_by_side(files: tuple[File, ...], read) -> dict:
+    """``{file.path: read(file.path)}``, each in a thread of its own: a compiled
+    pass lets go of Python while it runs, so on 2 cores two models take little
+    more than one. Nothing here touches Streamlit, so the threads need none of
+    its context."""
+
+    def run(path):
+        try:
+            return read(path)
+        except ValueError as err:  # a text this model cannot read: said in its place
+            return ValueError(str(err))
+
+    with ThreadPoolExecutor(max(len(files), 1)) as pool:
+        futures = {f.path: pool.submit(run, f.path) for f in files}
+        return {path: future.result() for path, future in futures.items()}
+
+
+def _verdict(text: str, path: str):
     warmup().verdicts(path).result()
     return reader_of(warmup().model(path)).verdict(text)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def read_review(path: str, stamp: float, text: str) -> tuple[Trace, Explanation]:
-    """Every gate of the model in ``path`` on ``text``, and what decided its
-    verdict (word attributions, occlusion, unit ranking), from one compiled
-    pass: waits for the pass to be compiled, never compiles it here."""
-    warmup().programs(path, EXPLORE).result()
-    return explain.trace_and_explain(warmup().model(path), text)
+def _read_review(text: str, path: str):
+    warmup().programs(path, EXPLORE).result()  # waits for the pass to be compiled; never compiles it here
+    return reading.trace_and_explain(warmup().model(path), text)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def trace_review(path: str, stamp: float, text: str) -> Trace:
-    """Every gate of the model in ``path`` on ``text``."""
+def _trace(text: str, path: str):
     warmup().programs(path, WHY_GATES).result()
-    return trace(warmup().model(path), text)
+    return reading.trace(warmup().model(path), text)
+
+
+def _reach(text: str, path: str):
+    warmup().programs(path, WHY_GATES).result()
+    return reading.gradient_reach(warmup().model(path), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def verdicts(files: tuple[File, ...], text: str) -> dict:
+    """Each model's verdict on ``text``: milliseconds, once its verdict function is made."""
+    return _side_by_side(files, functools.partial(_verdict, text))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def reach_review(path: str, stamp: float, text: str) -> Reach:
-    warmup().programs(path, WHY_GATES).result()
-    return gradient_reach(warmup().model(path), text)
+def read_reviews(files: tuple[File, ...], text: str) -> dict:
+    """Each model's (trace, explanation) of ``text``: every gate, and what
+    decided its verdict (word attributions, occlusion, unit ranking), from one
+    compiled pass."""
+    return _side_by_side(files, functools.partial(_read_review, text))
 
 
-def for_each(models: dict, read, review: str) -> dict:
-    """``read(path, stamp, review)`` (one of the cached readings above) for every model, side by side."""
-    return side_by_side(
-        {name: (lambda path=path: read(path, modified(path), review)) for name, (path, _) in models.items()}
-    )
+@st.cache_data(show_spinner=False, max_entries=64)
+def traces(files: tuple[File, ...], text: str) -> dict:
+    """Each model's every gate on ``text``."""
+    return _side_by_side(files, functools.partial(_trace, text))
 
 
-def side_by_side(calls: dict) -> dict:
-    """``{key: call()}``, each in a thread of its own: a compiled pass lets go
-    of Python while it runs, so on 2 cores two models take little more than
-    one. A ValueError (a review a model cannot read) is returned in place of
-    the result."""
-    ctx = get_script_run_ctx()
-
-    def run(call):
-        add_script_run_ctx(threading.current_thread(), ctx)  # the session's caches, from this thread
-        try:
-            return call()
-        except ValueError as err:
-            return err
-
-    if len(calls) < 2:
-        return {key: run(call) for key, call in calls.items()}
-    with ThreadPoolExecutor(len(calls)) as pool:
-        futures = {key: pool.submit(run, call) for key, call in calls.items()}
-        return {key: future.result() for key, future in futures.items()}
+@st.cache_data(show_spinner=False, max_entries=64)
+def reaches(files: tuple[File, ...], text: str) -> dict:
+    """How far back each model's gradient reaches from the end of ``text``."""
+    return _side_by_side(files, functools.partial(_reach, text))

@@ -12,40 +12,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sentiment.analysis.atlas import CONTEXT, Atlas, AtlasError, atlas_path, factor_activations, load_atlas
+from sentiment.analysis.atlas import CONTEXT
+from sentiment.analysis.atlas_stats import factor_activations
 from sentiment.analysis.hypotheses import find_matches, select_units
 from sentiment.analysis.traces import LayerTrace, Trace
-from sentiment.app.warmup import modified
-from sentiment.network.model import vocabulary_of
-from sentiment.reporting import unit_charts
+from sentiment.app import loaders
+from sentiment.app.charts import units as unit_charts
 
 MATCH_UNITS = 3  # units the matches must have on together, by default (the best separated)
 
 
-@st.cache_resource(show_spinner="Reading the unit atlas ...", max_entries=8)
-def _atlas(path: str, stamp: float) -> Atlas | AtlasError:
-    del stamp  # part of the cache key only: a rebuilt atlas (or a retrained model) is a new entry
-    try:
-        return load_atlas(path)
-    except AtlasError as err:
-        return err
-
-
-def atlas_of(model_path: str) -> tuple[Atlas | None, str | None]:
-    """(the model's atlas, None), or (None, why there is none and how to make it)."""
-    got = _atlas(model_path, modified(model_path) + modified(atlas_path(model_path)))
-    return (None, str(got)) if isinstance(got, AtlasError) else (got, None)
-
-
-@st.cache_resource(max_entries=8)
-def _vocabulary(model_path: str, stamp: float, _model) -> np.ndarray:
-    del stamp  # the cache's key, with the path (the model itself is not hashed: `_model`)
-    return np.asarray(vocabulary_of(_model))
-
-
 def words(model_path: str, model, ids: np.ndarray) -> list[str]:
     """Token ids as words ("" for padding)."""
-    vocabulary = _vocabulary(model_path, modified(model_path), model)
+    vocabulary = loaders.vocabulary(model_path, model)
     return ["" if i == 0 else str(vocabulary[i]) for i in np.asarray(ids).reshape(-1)]
 
 
@@ -57,7 +36,7 @@ def flat_hidden(t: Trace) -> np.ndarray:
 
 def unit_page(name: str, path: str, model, layer: LayerTrace, unit: int) -> None:
     """What ``unit`` of ``layer`` does across the test set, from the atlas."""
-    atlas, problem = atlas_of(path)
+    atlas, problem = loaders.atlas(path)
     if atlas is None:
         st.caption(problem)
         return
@@ -92,7 +71,7 @@ def unit_page(name: str, path: str, model, layer: LayerTrace, unit: int) -> None
 
 def factor_view(name: str, path: str, model, t: Trace, start: int, stop: int) -> None:
     """The review coloured by its dominant NMF factor, with each factor's top words."""
-    atlas, problem = atlas_of(path)
+    atlas, problem = loaders.atlas(path)
     if atlas is None:
         st.caption(problem)
         return
@@ -114,11 +93,11 @@ def hypothesis_search(models: dict, traces: dict[str, Trace], open_review) -> No
     click from the explore tab (``open_review(review_id)``; None where the
     test reviews' texts are not on this machine). A fragment: a new span,
     threshold or model redraws this alone."""
-    with_atlas = {n: atlas_of(models[n][0])[0] for n in traces}
+    with_atlas = {n: loaders.atlas(models[n][0])[0] for n in traces}
     with_atlas = {n: a for n, a in with_atlas.items() if a is not None}
     st.subheader("Find units by hypothesis")
     if not with_atlas:
-        st.caption(atlas_of(models[next(iter(traces))][0])[1])
+        st.caption(loaders.atlas(models[next(iter(traces))][0])[1])
         return
     name = st.radio("Model", list(with_atlas), format_func=str.upper, horizontal=True, key="hyp_model")
     atlas, t = with_atlas[name], traces[name]

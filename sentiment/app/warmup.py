@@ -18,14 +18,14 @@ session of the server shares the one `Warmup`, its models and their passes.
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import keras
 
-from sentiment.analysis.passes import passes_of
+from sentiment.analysis.passes import Program, passes_of
 from sentiment.analysis.reader import reader_of
+from sentiment.app.cache import modified
 from sentiment.network.model import load_model
 
 _shared: Warmup | None = None
@@ -33,51 +33,43 @@ _shared_lock = threading.Lock()
 
 # The programs the explore tab runs (a trace and explanation in one pass, and
 # the integrated gradients' extra steps), and those of the "Why gates?" tab.
-EXPLORE = ("explain", "path")
-WHY_GATES = ("reach", "trace")
-
-
-def modified(path: str) -> float:
-    """The file's modification time (-1 for a missing file): part of every key,
-    so that a model retrained on disk is a new model."""
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return -1.0
+EXPLORE = (Program.EXPLAIN, Program.PATH)
+WHY_GATES = (Program.REACH, Program.TRACE)
 
 
 class Warmup:
-    """One worker thread, and what it has done or been asked to do, by (path, mtime)."""
+    """One worker thread, and what it has done or been asked to do: one job
+    per (what, model file), for the file as it is now (a model retrained on
+    disk replaces its old jobs, which are forgotten)."""
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="sentiment-warm-up")
         self._lock = threading.Lock()
-        self._jobs: dict[tuple, Future] = {}
+        self._jobs: dict[tuple, tuple[float, Future]] = {}  # (what, path): (the file's mtime, the job)
 
-    def _job(self, key: tuple, fn) -> Future:
-        """``fn`` queued once for ``key`` (the queue runs in order)."""
+    def _job(self, what: tuple, path: str, fn) -> Future:
+        """``fn`` queued once for ``what`` of the file at ``path`` as it is now (the queue runs in order)."""
+        stamp = modified(path)
         with self._lock:
-            if key not in self._jobs:
-                self._jobs[key] = self._pool.submit(fn)
-            return self._jobs[key]
+            job = self._jobs.get((what, path))
+            if job is None or job[0] != stamp:
+                job = self._jobs[what, path] = (stamp, self._pool.submit(fn))
+            return job[1]
 
     def load(self, path: str) -> Future:
         """The model in ``path`` (its current file), loaded by the worker."""
-        key = (path, modified(path))
-        return self._job(("load", *key), lambda: load_model(path))
+        return self._job(("load",), path, lambda: load_model(path))
 
     def verdicts(self, path: str) -> Future:
         """Done when the model's verdict function is made (a traced function:
         a verdict is then milliseconds)."""
-        key = (path, modified(path))
         loading = self.load(path)
-        return self._job(("verdicts", *key), lambda: reader_of(loading.result()).warm_verdicts())
+        return self._job(("verdicts",), path, lambda: reader_of(loading.result()).warm_verdicts())
 
-    def programs(self, path: str, programs: tuple[str, ...]) -> Future:
+    def programs(self, path: str, programs: tuple[Program, ...]) -> Future:
         """Done when the model's compiled passes ``programs`` are ready (at
         once for a model the passes do not cover: the uncompiled functions
         read it)."""
-        key = (path, modified(path))
         loading = self.load(path)
 
         def compile_them():
@@ -85,7 +77,7 @@ class Warmup:
             if passes is not None:
                 passes.warm(*programs)
 
-        return self._job(("programs", *key, programs), compile_them)
+        return self._job(("programs", *programs), path, compile_them)
 
     def start(self, explore: list[str], lesson: list[str]) -> None:
         """Queues everything the app will want, most urgent first: the explore
@@ -105,7 +97,7 @@ class Warmup:
         """
         return self.load(path).result()
 
-    def ready(self, path: str, programs: tuple[str, ...]) -> bool:
+    def ready(self, path: str, programs: tuple[Program, ...]) -> bool:
         return self.programs(path, programs).done()
 
 

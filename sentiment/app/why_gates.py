@@ -10,51 +10,59 @@ passes, fill their places when those are ready.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import streamlit as st
 
-from sentiment.analysis.gradients import ANALYSIS, Reach, retention
+from sentiment.analysis.gradients import Reach, retention
 from sentiment.analysis.traces import Trace
+from sentiment.analysis.why_gates_results import WhyGatesResults
 from sentiment.app import loaders
+from sentiment.app.charts import why_gates as why_charts
+from sentiment.app.context import Context
 from sentiment.app.texts import text
-from sentiment.app.warmup import WHY_GATES, modified
+from sentiment.app.warmup import WHY_GATES
 from sentiment.app.widgets import pending
 from sentiment.evaluation.results import RunMetrics, display_name
-from sentiment.experiments.memory import RESULTS, filler, pushed
+from sentiment.experiments.memory import filler, pushed
+from sentiment.experiments.memory_results import PARTS, MemoryResults, RealText
+from sentiment.network.cells import CELLS
 from sentiment.network.model import recurrent_cell_name
-from sentiment.reporting import why_charts
+from sentiment.run import Run
+
+TITLE = "Why gates?"
 
 
-def why_gates(lesson_folder: str, metrics: RunMetrics | None, review: str) -> None:
-    """Every view of the tab, from the lesson models in ``lesson_folder`` (the
-    main models' ``metrics`` beside them where given) and the explore tab's ``review``."""
+def render(ctx: Context) -> None:
+    """Every view of the tab, from the lesson models (the main models' metrics
+    beside them where there are) and the explore tab's review."""
     st.markdown(text("why_gates", "Intro"))
-    lesson_metrics, problem = loaders.load_metrics(lesson_folder)
+    lesson_folder = ctx.run.lesson_folder
+    lesson_metrics, problem = loaders.metrics(lesson_folder)
     paths = loaders.model_files(lesson_folder)
     if not paths or lesson_metrics is None:
         st.info(text("why_gates", "No lesson models", folder=lesson_folder, problem=problem or "no .keras files"))
         return
-    accuracy_by_length(lesson_metrics, metrics)
+    review = ctx.review
+    accuracy_by_length(lesson_metrics, ctx.metrics)
     live = bool(review.strip())
     compiling = not all(loaders.warmup().ready(path, WHY_GATES) for path in paths)
     if live:
         this_review = pending("Following this review's gradient back through each lesson model", compiling)
-    analysis_path = os.path.join(lesson_folder, ANALYSIS)
-    analysis = loaders.json_file(analysis_path)
-    if analysis is None:
-        st.info(f"No `{analysis_path}` yet: `python -m sentiment why-gates {lesson_folder} --data PATH` writes it.")
+    analysis = loaders.why_gates(ctx.run.lesson)
+    if isinstance(analysis, str):
+        st.info(analysis)
     else:
         reach_on_average(analysis)
     if live:
         kept = pending("Reading what the gates keep", compiling)
     gradient_norms(lesson_metrics)
-    if analysis is not None:
+    if not isinstance(analysis, str):
         gate_saturation(analysis)
-    results = memory_curves(lesson_folder)
+    results = memory_curves(ctx.run)
     probe = (
-        pending("Pushing this review away from the end, for each lesson model", compiling) if live and results else None
+        pending("Pushing this review away from the end, for each lesson model", compiling)
+        if live and results is not None and results.real is not None
+        else None
     )
     if live:
         lesson, errors = loaders.load_models(lesson_folder)
@@ -67,7 +75,7 @@ def why_gates(lesson_folder: str, metrics: RunMetrics | None, review: str) -> No
             kept_in_memory(readings)
         if probe is not None:
             with probe.container():
-                filler_probe(lesson, review, results)
+                filler_probe(lesson, review, results.real)
 
 
 def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -> None:
@@ -95,19 +103,16 @@ def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -
 
 
 def _gated(model) -> bool:
-    return recurrent_cell_name(model) in ("lstm", "gru")
+    return CELLS[recurrent_cell_name(model)].gated
 
 
 def read_lesson(lesson: dict, review: str) -> dict[str, tuple[Reach | ValueError, Trace | ValueError | None]]:
     """Every lesson model's gradient reach on ``review`` and, for the gated
-    ones, the trace retention reads: side by side."""
-    calls = {}
-    for name, (path, model) in lesson.items():
-        calls[name, "reach"] = lambda path=path: loaders.reach_review(path, modified(path), review)
-        if _gated(model):
-            calls[name, "trace"] = lambda path=path: loaders.trace_review(path, modified(path), review)
-    out = loaders.side_by_side(calls)
-    return {name: (out[name, "reach"], out.get((name, "trace"))) for name in lesson}
+    ones, the trace retention reads."""
+    reaches = loaders.for_each(lesson, loaders.reaches, review)
+    gated = {name: m for name, m in lesson.items() if _gated(m[1])}
+    traces = loaders.for_each(gated, loaders.traces, review) if gated else {}
+    return {name: (reaches[name], traces.get(name)) for name in lesson}
 
 
 def reach_this_review(readings: dict) -> None:
@@ -130,13 +135,8 @@ def reach_this_review(readings: dict) -> None:
     st.caption(text("why_gates", "Reach this review"))
 
 
-def _median_at(analysis: dict, name: str, state: str, kind: str, distance: int) -> float | None:
-    p = analysis["models"][name][state]["reach"][kind]
-    return p["median"][p["distance"].index(distance)] if distance in p["distance"] else None
-
-
-def reach_on_average(analysis: dict) -> None:
-    st.subheader(f"How far back the gradient reaches: {analysis['reviews']} test reviews")
+def reach_on_average(analysis: WhyGatesResults) -> None:
+    st.subheader(f"How far back the gradient reaches: {analysis.reviews} test reviews")
     kind = st.radio(
         "Gradient",
         ["through the recurrence alone", "through everything (word vectors)"],
@@ -145,8 +145,10 @@ def reach_on_average(analysis: dict) -> None:
     )
     key = "recurrence" if kind.startswith("through the recurrence") else "embedding"
     st.altair_chart(why_charts.reach_profile_chart(analysis, key), width="content")
-    names = list(analysis["models"])
-    at = {n: (_median_at(analysis, n, "trained", key, 32), _median_at(analysis, n, "initial", key, 32)) for n in names}
+    at = {
+        name: (states["trained"].reach[key].median_at(32), states["initial"].reach[key].median_at(32))
+        for name, states in analysis.models.items()
+    }
     left = ", ".join(f"{n.upper()} {t:.2g} / {i:.2g}" for n, (t, i) in at.items() if t is not None and i is not None)
     st.caption(text("why_gates", "Reach on average", left=left))
 
@@ -181,91 +183,92 @@ def gradient_norms(lesson_metrics: RunMetrics) -> None:
     st.caption(text("why_gates", "Gradient norms", clipnorm=clipnorm, shares=by_epoch))
 
 
-def gate_saturation(analysis: dict) -> None:
+def gate_saturation(analysis: WhyGatesResults) -> None:
     chart = why_charts.saturation_chart(analysis)
     if chart is None:
         return
     st.subheader("Gate saturation")
     st.altair_chart(chart, width="content")
-    st.caption(text("why_gates", "Saturation", reviews=analysis["reviews"]))
+    st.caption(text("why_gates", "Saturation", reviews=analysis.reviews))
 
 
-def memory_curves(lesson_folder: str) -> dict | None:
+def memory_curves(run: Run) -> MemoryResults | None:
     """How far each cell remembers: the textbook task and real verdicts pushed
     away, from memory.json; None where there is none (it says which command makes it)."""
     st.subheader("How far does each cell remember?")
-    path = os.path.join(lesson_folder, RESULTS)
-    results = loaders.json_file(path)
-    command = "`python -m sentiment memory --data PATH` writes it (about 30 minutes here)"
-    if results is None:
-        st.info(f"No readable `{path}`: {command}.")
+    results = loaders.memory(run)
+    if isinstance(results, str):
+        st.info(results)
         return None
-    try:
-        task, real = results["textbook"], results["real"]
-        _ = task["summary"], task["settings"], real["models"], real["filler"]["rule"], real["lengths"]
-    except (KeyError, TypeError):
-        st.warning(f"`{path}` is not what the memory command writes: {command} again.")
-        return None
-    st.markdown(text("why_gates", "Textbook task"))
-    chrono = results.get("chrono", {}).get("summary")
-    st.altair_chart(why_charts.memory_chart(task["summary"], chrono), width="content")
-    last = {cell: rows[-1] for cell, rows in task["summary"].items()}
-    at = ", ".join(f"{cell.upper()} {100 * r['mean']:.0f}%" for cell, r in last.items())
-    settings = task["settings"]
-    st.caption(
-        f"{len(task['seeds'])} seeds per cell and distance; {settings['units']} units, {settings['steps']} steps of "
-        f"{settings['batch']} fresh sequences, Adam {settings['learning_rate']:g}, "
-        f"clipping at {settings['clipnorm']:g}: "
-        f"the same for every cell. At N = {next(iter(last.values()))['distance']}: {at} (mean of the seeds)."
-    )
-    st.markdown(text("why_gates", "Pushed away", rule=real["filler"]["rule"]))
-    st.altair_chart(why_charts.pushed_chart(real["models"]), width="content")
-    st.caption(_pushed_figures(real))
-    for note in real.get("left_out", []):
-        st.caption(f"Left out (the model was not there when the figures were made): {note}")
+    task, real = results.textbook, results.real
+    if task is not None:
+        st.markdown(text("why_gates", "Textbook task"))
+        chrono = results.chrono.summary if results.chrono is not None else None
+        st.altair_chart(why_charts.memory_chart(task.summary, chrono), width="content")
+        last = {cell: points[-1] for cell, points in task.summary.items()}
+        at = ", ".join(f"{cell.upper()} {100 * p.mean:.0f}%" for cell, p in last.items())
+        settings = task.settings
+        st.caption(
+            f"{len(task.seeds)} seeds per cell and distance; {settings.units} units, {settings.steps} steps of "
+            f"{settings.batch} fresh sequences, Adam {settings.learning_rate:g}, clipping at {settings.clipnorm:g}: "
+            f"the same for every cell. At N = {next(iter(last.values())).distance}: {at} (mean of the seeds)."
+        )
+    if real is not None:
+        st.markdown(text("why_gates", "Pushed away", rule=real.filler.rule))
+        st.altair_chart(why_charts.pushed_chart(real.models), width="content")
+        st.caption(_pushed_figures(real))
+        for note in real.left_out:
+            st.caption(f"Left out (the model was not there when the figures were made): {note}")
+    missing = [part for part in PARTS if getattr(results, part) is None]
+    if missing:
+        st.info(f"memory.json has no {', '.join(missing)} part yet: `python -m sentiment memory --data PATH` makes it.")
     st.markdown(text("why_gates", "Memory reading"))
     return results
 
 
-def _pushed_figures(real: dict) -> str:
+def _pushed_figures(real: RealText) -> str:
     """One line of what the real-text curves end at, and what the filler alone reads as."""
-    n = real["lengths"][-1]
-    models = {name: m for name, m in real["models"].items() if m["reviews"]}
+    n = real.lengths[-1]
+    models = {name: m for name, m in real.models.items() if m.reviews}
 
     def auc(row) -> str:
-        return "" if row.get("auc") is None else f", separation {100 * row['auc']:.0f}%"
+        return "" if row.auc is None else f", separation {100 * row.auc:.0f}%"
 
     ends = "; ".join(
-        f"{name} {100 * m['after'][-1]['accuracy']:.0f}%{auc(m['after'][-1])} / "
-        f"{100 * m['before'][-1]['accuracy']:.0f}%{auc(m['before'][-1])} ({m['reviews']} reviews)"
+        f"{name} {100 * m.after[-1].accuracy:.0f}%{auc(m.after[-1])} / "
+        f"{100 * m.before[-1].accuracy:.0f}%{auc(m.before[-1])} ({m.reviews} reviews)"
         for name, m in models.items()
     )
-    alone = "; ".join(f"{name} {m['filler_alone'][-1]['mean']:.2f}" for name, m in models.items() if m["filler_alone"])
+    alone = "; ".join(f"{name} {m.filler_alone[-1].mean:.2f}" for name, m in models.items() if m.filler_alone)
     return (
         f"With {n} words of filler after / before the review: {ends}. "
         f"The filler alone, as long, mean P(positive): {alone}."
     )
 
 
-def filler_probe(lesson: dict, review: str, results: dict) -> None:
+def filler_probe(lesson: dict, review: str, real: RealText) -> None:
     """The explore tab's review with the filler growing after it: each lesson
     model's P(positive), and what the gated ones keep of the review at the end."""
-    pool, lengths = results["real"]["filler"]["kept"], results["real"]["lengths"]
+    pool, lengths = real.filler.kept, real.lengths
     padding = filler(pool, lengths[-1], np.random.default_rng(0))
     texts = {n: pushed(review, " ".join(padding.split()[:n]), after=True) for n in lengths}
     rows = []
-    for name, (path, _) in lesson.items():
-        for n, t in texts.items():
-            v = loaders.verdict(path, modified(path), t)
-            rows.append({"model": name.upper(), "tokens": n, "p": v.probability})
+    for n, t in texts.items():
+        for name, v in loaders.for_each(lesson, loaders.verdicts, t).items():
+            if not isinstance(v, ValueError):
+                rows.append({"model": name.upper(), "tokens": n, "p": v.probability})
     st.markdown("**This review, the filler growing after it**")
     st.altair_chart(why_charts.filler_probe_chart(rows), width="content")
     n = st.select_slider("Filler after the review (words)", lengths, value=lengths[len(lengths) // 2], key="memory_n")
-    for name, (path, model) in lesson.items():
-        if not _gated(model):
+    gated = {name: m for name, m in lesson.items() if _gated(m[1])}
+    if not gated:
+        return
+    alone = loaders.for_each(gated, loaders.verdicts, review)
+    traces = loaders.for_each(gated, loaders.traces, texts[n])
+    for name in gated:
+        if isinstance(alone[name], ValueError) or isinstance(traces[name], ValueError):
             continue
-        words = loaders.verdict(path, modified(path), review).tokens  # the review's own, before the filler
-        t = loaders.trace_review(path, modified(path), texts[n])
+        words, t = alone[name].tokens, traces[name]  # the review's own tokens, before the filler
         for label, values in retention(t).items():
             kept = 100 * values[:words].mean()
             st.markdown(

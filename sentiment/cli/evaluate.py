@@ -18,11 +18,12 @@ from sentiment.cli.scoring import predict_texts, score_baseline
 from sentiment.data.batches import token_counts
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
 from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions, save_test_predictions
-from sentiment.evaluation.results import RunMetrics, load_run_metrics, run_name, write_run_metrics
-from sentiment.evaluation.run_data import run_data
-from sentiment.experiments import suite
+from sentiment.evaluation.results import RunMetrics, run_name, write_run_metrics
+from sentiment.experiments import suite_results
 from sentiment.network.model import load_model
 from sentiment.reporting.report import write_report
+from sentiment.reporting.suite_section import suite_markdown
+from sentiment.run import Run
 from sentiment.training.baselines import BASELINES
 
 
@@ -46,8 +47,8 @@ def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = (
     unknown = [b for b in add_baselines if b not in BASELINES]
     if unknown:
         raise ValueError(f"no baseline called {', '.join(unknown)}: choose from {', '.join(BASELINES)}")
-    metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    splits = run_data(metrics, data)
+    run = Run(folder).check()  # a model file gone, a bad --data: said before anything is read or written
+    metrics, splits = run.metrics, run.splits(data)
     seed, train, val, test = splits.seed, splits.train, splits.val, splits.test
     probs, lengths = _models_again(folder, metrics, test)
     saved_path = os.path.join(folder, PREDICTIONS)
@@ -131,7 +132,7 @@ def main(argv=None, prog: str | None = None) -> int:
 def _suite_section(folder: str) -> list[str]:
     """report.md's behavioural-suite section, kept where suite.json was measured on the models here now."""
     try:
-        results = suite.load_suite(os.path.join(folder, suite.RESULTS))
-    except suite.SuiteFileError:
+        results = suite_results.load_suite(os.path.join(folder, suite_results.RESULTS))
+    except suite_results.SuiteFileError:
         return []
-    return [] if suite.stale_files(results, folder) else suite.suite_markdown(results)
+    return [] if suite_results.stale_files(results, folder) else suite_markdown(results)

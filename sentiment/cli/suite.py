@@ -17,31 +17,27 @@ import time
 
 from sentiment.cli.scoring import predict_texts
 from sentiment.core.files import file_hash, write_json
-from sentiment.data.splits import DataError
-from sentiment.evaluation.results import RunMetrics, load_run_metrics
-from sentiment.evaluation.run_data import run_data
-from sentiment.experiments import suite
-from sentiment.network.model import load_model
+from sentiment.experiments import suite, suite_results
 from sentiment.reporting.report import write_report
+from sentiment.reporting.suite_section import suite_markdown
+from sentiment.run import Run
 from sentiment.training.baselines import refit
 
 
-def score_models(results: suite.SuiteResults, folder: str, base: str, suffix: str = "") -> None:
-    """Every model of the run in ``folder``, scored into ``results`` (its file's hash kept, relative to ``base``)."""
-    metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    for name, result in metrics.models.items():
-        path = os.path.join(folder, result.file)
-        model = load_model(path)
-        results.scores[name + suffix] = suite.run_suite(functools.partial(predict_texts, model), results.cases)
+def score_models(results: suite_results.SuiteResults, run: Run, base: str, suffix: str = "") -> None:
+    """Every model of ``run``, scored into ``results`` (its file's hash kept, relative to ``base``)."""
+    for name, model in run.models().items():
+        path = run.model_paths()[name]
+        results.scores[name + suffix] = suite_results.run_suite(functools.partial(predict_texts, model), results.cases)
         results.meta["files"][os.path.relpath(path, base)] = file_hash(path)
 
 
-def score_baselines(results: suite.SuiteResults, metrics: RunMetrics, data: str | None) -> None:
+def score_baselines(results: suite_results.SuiteResults, run: Run, data: str | None) -> None:
     """The run's baselines, fitted again on its training reviews, scored into ``results``."""
-    splits = run_data(metrics, data)
-    for key, baseline in metrics.baselines.items():
+    splits = run.splits(data)
+    for key, baseline in run.metrics.baselines.items():
         fitted = refit(key, splits.train.texts, splits.train.labels, baseline.C, splits.seed)
-        results.scores[key] = suite.run_suite(functools.partial(_positive, fitted), results.cases)
+        results.scores[key] = suite_results.run_suite(functools.partial(_positive, fitted), results.cases)
 
 
 def _positive(fitted, texts: list[str]):
@@ -51,39 +47,47 @@ def _positive(fitted, texts: list[str]):
 def main(argv=None, prog: str | None = None) -> int:
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="saved_models", help="the run's folder (default: saved_models)")
-    p.add_argument("--lesson", default=os.path.join("saved_models", "lesson"), help="the lesson models' folder")
+    p.add_argument("--lesson", default="", help="the lesson models' folder (default: <models>/lesson)")
     p.add_argument("--data", help="the aclImdb folder or .tar.gz the run was trained on (for the baselines)")
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="score the models alone, without the run's baselines (which need its training reviews)",
+    )
     args = p.parse_args(argv)
     command = "python -m sentiment suite " + " ".join(argv if argv is not None else sys.argv[2:])
-    results = suite.SuiteResults(suite.build_suite(), meta={"command": command.strip(), "files": {}})
+    run = Run(args.models, args.lesson)
+    try:  # everything the command needs, before it spends minutes: a bad argument writes nothing
+        run.check()
+        if run.lesson is not None:
+            run.lesson.check()
+        baselines = bool(run.metrics.baselines) and not args.no_baselines
+        data = run.data_source(args.data) if baselines else None
+    except ValueError as err:  # MetricsFileError, DataError, a model file that is not there
+        hint = " (or --no-baselines: the models alone)" if "--data" in str(err) else ""
+        print(f"error: {err}{hint}", file=sys.stderr)
+        return 2
+    results = suite_results.SuiteResults(suite.build_suite(), meta={"command": command.strip(), "files": {}})
     seconds = {}
     try:
-        metrics = load_run_metrics(os.path.join(args.models, "metrics.json"))
         start = time.perf_counter()
-        score_models(results, args.models, args.models)
-        if os.path.isfile(os.path.join(args.lesson, "metrics.json")):
-            score_models(results, args.lesson, args.models, suite.LESSON)
+        score_models(results, run, run.folder)
+        if run.lesson is not None:
+            score_models(results, run.lesson, run.folder, suite_results.LESSON)
         else:
-            print(f"note: no lesson models in {args.lesson}: left out", file=sys.stderr)
+            print(f"note: no lesson models in {run.lesson_folder}: left out", file=sys.stderr)
         seconds["models"] = time.perf_counter() - start
-        if metrics.baselines:
+        if baselines:
             start = time.perf_counter()
-            try:
-                score_baselines(results, metrics, args.data)
-                seconds["baselines"] = time.perf_counter() - start
-            except DataError as err:
-                results.meta["baselines_left_out"] = str(err)
-                print(
-                    f"note: the baselines are left out (they are fitted on the training reviews): {err}",
-                    file=sys.stderr,
-                )
-    except ValueError as err:  # MetricsFileError, ModelLoadError
+            score_baselines(results, run, data)
+            seconds["baselines"] = time.perf_counter() - start
+    except ValueError as err:  # ModelLoadError, DataError: a file that is there but does not read
         print(f"error: {err}", file=sys.stderr)
         return 2
     results.meta["seconds"] = ", ".join(f"{round(s)} s for the {what}" for what, s in seconds.items())
-    out = os.path.join(args.models, suite.RESULTS)
+    out = run.path(suite_results.RESULTS)
     write_json(out, results.to_json())
-    write_report(os.path.join(args.models, "report.md"), metrics, sections=suite.suite_markdown(results))
-    print("\n".join(suite.suite_markdown(results)).strip())
-    print(f"\nWrote {out} and the suite's section of {os.path.join(args.models, 'report.md')}")
+    write_report(run.path("report.md"), run.metrics, sections=suite_markdown(results))
+    print("\n".join(suite_markdown(results)).strip())
+    print(f"\nWrote {out} and the suite's section of {run.path('report.md')}")
     return 0

@@ -18,11 +18,10 @@ import time
 
 import numpy as np
 
-from sentiment.analysis.atlas import CORPUS, build_atlas, save_atlas
+from sentiment.analysis.atlas import CORPUS, build_atlas
+from sentiment.analysis.atlas_file import save_atlas
 from sentiment.data.splits import Split
-from sentiment.evaluation.results import load_run_metrics
-from sentiment.evaluation.run_data import run_data
-from sentiment.network.model import load_model
+from sentiment.run import Run
 
 
 def sample(split: Split, n: int, seed: int) -> Split:
@@ -32,17 +31,16 @@ def sample(split: Split, n: int, seed: int) -> Split:
     return split.subset(np.sort(np.random.default_rng(seed).choice(len(split), n, replace=False)))
 
 
-def atlases(folder: str, data: str | None, reviews: int, validation: int, seed: int, corpus: int = CORPUS) -> list[str]:
-    """Builds and writes the atlas of every model in ``folder``; one line per model."""
-    metrics = load_run_metrics(os.path.join(folder, "metrics.json"))
-    splits = run_data(metrics, data)
+def atlases(run: Run, data: str | None, reviews: int, validation: int, seed: int, corpus: int = CORPUS) -> list[str]:
+    """Builds and writes the atlas of every model of ``run``; one line per model."""
+    splits = run.splits(data)
     test, val = sample(splits.test, reviews, seed), sample(splits.val, validation, seed)
     lines = []
-    for name, result in metrics.models.items():
+    for name, model in run.models().items():
         start = time.perf_counter()
-        path = os.path.join(folder, result.file)
+        path = run.model_paths()[name]
         texts, labels = list(test.texts), test.labels
-        atlas = build_atlas(load_model(path), texts, labels, list(val.texts), val.labels, test.ids, seed, corpus)
+        atlas = build_atlas(model, texts, labels, list(val.texts), val.labels, test.ids, seed, corpus)
         atlas.meta.update(seconds=round(time.perf_counter() - start, 1), seed=seed, data=splits.source)
         written = save_atlas(atlas, path)
         best = float(atlas.threshold_accuracy.reshape(-1)[atlas.probe_order[0]])
@@ -77,8 +75,10 @@ def main(argv=None, prog: str | None = None) -> int:
     if args.corpus < 0:
         p.error(f"--corpus must be at least 0 (got {args.corpus})")
     try:
-        for folder in args.folders:
-            atlases(folder, args.data, args.reviews, args.validation, args.seed, args.corpus)
+        runs = [Run(folder).check() for folder in args.folders]  # all of them, before the first atlas's minutes
+        sources = [run.data_source(args.data) for run in runs]
+        for run, source in zip(runs, sources):
+            atlases(run, source, args.reviews, args.validation, args.seed, args.corpus)
     except ValueError as err:  # DataError, MetricsFileError, ModelLoadError, a model the passes do not cover
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -26,39 +26,26 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from sentiment.experiments.memory_results import TaskSettings
+from sentiment.network.cells import CELLS as NETWORK_CELLS
 from sentiment.network.model import EMBEDDING, ModelConfig, build_classifier
 from sentiment.network.recurrent import Recurrent
 
 # -- 1. the textbook task ------------------------------------------------------------------------------
 
-RESULTS = "memory.json"  # beside the lesson models: `python -m sentiment memory` writes it, the app reads it
 POSITIVE, NEGATIVE = 1, 2  # token ids; 0 is padding
 NEUTRAL = 50  # distractor tokens: ids 3 to 52
 VOCAB = 3 + NEUTRAL
-CELLS = ("elman", "jordan", "lstm", "gru")
+CELLS = tuple(sorted(NETWORK_CELLS, key=lambda name: NETWORK_CELLS[name].gated))  # the ungated ones first
+GATED = tuple(name for name in CELLS if NETWORK_CELLS[name].chrono)  # those chrono initialisation can open
 DISTANCES = (5, 10, 20, 50, 100, 200, 400)
 QUICK_DISTANCES = (2, 8)
-
-
-@dataclass(frozen=True)
-class TaskSettings:
-    """What every run of the textbook task shares, whatever its cell."""
-
-    units: int = 32
-    embedding_dim: int = 16
-    steps: int = 600
-    batch: int = 32
-    learning_rate: float = 3e-3
-    clipnorm: float = 1.0
-    eval_every: int = 25
-    eval_size: int = 256
-    test_size: int = 1000
 
 
 FULL = TaskSettings()
@@ -85,23 +72,19 @@ def task_model(cell: str, settings: TaskSettings, seed: int) -> keras.Model:
     return build_classifier(config.validate(), VOCAB)
 
 
-def open_gates(classifier: keras.Model, cell: str, horizon: int, seed: int) -> None:
+def open_gates(classifier: keras.Model, horizon: int, seed: int) -> None:
     """Chrono initialisation (Tallec and Ollivier 2018): gate biases that make
-    each unit keep its state for a time drawn from 1 to ``horizon`` steps.
-    LSTM: ``b_f = log(T)`` and ``b_i = -b_f``; GRU (``z``: the share of the
-    new candidate): ``b_z = -log(T)``; ``T ~ U[1, horizon - 1]`` per unit."""
-    layer = next(layer for layer in classifier.layers if isinstance(getattr(layer, "forward_layer", layer), Recurrent))
-    recurrent = getattr(layer, "forward_layer", layer)
-    units, bias = recurrent.cell.units, recurrent.cell.bias
-    keep = np.log(np.random.default_rng(seed).uniform(1, max(horizon - 1, 2), units)).astype("float32")
-    value = np.asarray(bias.numpy())
-    if cell == "lstm":  # gate blocks: input, forget, candidate, output
-        value[:units], value[units : 2 * units] = -keep, keep
-    elif cell == "gru":  # update, reset, candidate
-        value[:units] = -keep
-    else:
-        raise ValueError(f"Chrono initialisation is for the gated cells (lstm, gru); got {cell!r}")
-    bias.assign(value)
+    each unit keep its state for a time ``T ~ U[1, horizon - 1]`` drawn per
+    unit; which gates, and with which sign, the cell says (`RecurrentCell.chrono`)."""
+    layer = _first_recurrent_layer(classifier)
+    cell = getattr(layer, "forward_layer", layer).cell
+    keep = np.log(np.random.default_rng(seed).uniform(1, max(horizon - 1, 2), cell.units)).astype("float32")
+    cell.bias.assign(cell.chrono_bias(np.asarray(cell.bias.numpy()), keep))
+
+
+def _first_recurrent_layer(classifier: keras.Model) -> keras.layers.Layer:
+    """The model's first recurrent layer (a Bidirectional wrapper, or our `Recurrent`)."""
+    return next(layer for layer in classifier.layers if isinstance(getattr(layer, "forward_layer", layer), Recurrent))
 
 
 def first_token_reach(classifier: keras.Model, ids: np.ndarray) -> float:
@@ -110,8 +93,7 @@ def first_token_reach(classifier: keras.Model, ids: np.ndarray) -> float:
     first's (the polarity token's), through the recurrence."""
     embedding = classifier.get_layer(EMBEDDING)
     # The mask the recurrent layer was called with (Keras lists it after the sequence): an input of the reader too.
-    first = next(layer for layer in classifier.layers if isinstance(getattr(layer, "forward_layer", layer), Recurrent))
-    masks = keras.tree.flatten(first.input)[1:]
+    masks = keras.tree.flatten(_first_recurrent_layer(classifier).input)[1:]
     reader = keras.Model([embedding.output, *masks], classifier.output)
     vectors = tf.gather(embedding.embeddings, ids)
     with tf.GradientTape() as tape:
@@ -130,7 +112,7 @@ def train_run(cell: str, distance: int, seed: int, settings: TaskSettings, chron
     test_x, test_y = make_task(distance, settings.test_size, np.random.default_rng(20_000 + seed))
     model = task_model(cell, settings, seed)
     if chrono:
-        open_gates(model, cell, distance + 1, seed)
+        open_gates(model, distance + 1, seed)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm), loss="binary_crossentropy"
     )
@@ -164,7 +146,7 @@ def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def textbook_task(
-    cells=CELLS, distances=DISTANCES, seeds=(0, 1, 2), settings: TaskSettings = FULL, chrono: bool = False, log=print
+    cells=CELLS, distances=DISTANCES, seeds=(0, 1, 2), settings: TaskSettings = FULL, chrono: bool = False
 ) -> dict:
     """Every run of the grid, and per cell and distance the mean and spread (min, max) of test accuracy."""
     runs = []
@@ -173,8 +155,8 @@ def textbook_task(
             for seed in seeds:
                 runs.append(train_run(cell, distance, seed, settings, chrono))
                 r = runs[-1]
-                log(f"{cell}{' (chrono)' if chrono else ''} N={distance} seed {seed}: {100 * r['accuracy']:.1f}% "
-                    f"({r['seconds']:.0f} s)")  # fmt: skip
+                print(f"{cell}{' (chrono)' if chrono else ''} N={distance} seed {seed}: {100 * r['accuracy']:.1f}% "
+                      f"({r['seconds']:.0f} s)", flush=True)  # fmt: skip
     summary = {}
     for cell in cells:
         rows = []
@@ -191,6 +173,7 @@ FILLER_BAND = 0.05  # a filler sentence: NBSVM's P(positive) within 0.5 ± this
 LENGTHS = (0, 25, 50, 100, 200, 400, 700)
 QUICK_LENGTHS = (0, 10)
 SHORT = 60  # tokens: the reviews pushed away are at most this long
+SAMPLE_SEED = 0  # of the reviews pushed away, and of each one's filler
 CLEAR = 0.3  # ... and read right by the model with |P(positive) - 0.5| at least this
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -283,7 +266,7 @@ def probabilities(model: keras.Model, texts: list[str], batch: int = 64) -> np.n
 
 def pushed_away(
     model: keras.Model, reader, texts: list[str], labels: np.ndarray, pool: list[str],
-    lengths=LENGTHS, reviews: int = 500, seed: int = 0,
+    lengths=LENGTHS, reviews: int = 500,
 ) -> dict:  # fmt: skip
     """One model's reviews (`clear_and_short`, a seeded sample of ``reviews``),
     with N words of filler after them and before them, for each N of
@@ -291,13 +274,13 @@ def pushed_away(
     right without filler); and the filler alone: its mean P(positive) and the
     share read as positive."""
     chosen = clear_and_short(reader, texts, labels)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(SAMPLE_SEED)
     if len(chosen) > reviews:
         chosen = np.sort(rng.choice(chosen, reviews, replace=False))
     out = {"reviews": int(len(chosen)), "after": [], "before": [], "filler_alone": []}
     truth = np.asarray(labels)[chosen] == 1
     for n in lengths:
-        fillers = [filler(pool, n, np.random.default_rng([seed, int(i), n])) for i in chosen]
+        fillers = [filler(pool, n, np.random.default_rng([SAMPLE_SEED, int(i), n])) for i in chosen]
         for order, after in (("after", True), ("before", False)):
             p = probabilities(model, [pushed(texts[i], f, after) for i, f in zip(chosen, fillers)])
             row = {"tokens": n, "accuracy": None, "auc": None}  # None: no review was chosen

@@ -16,34 +16,29 @@ direction) in one of CheckList's three ways:
 
 The suite is the `SUITE` templates filled with the first half of every word
 list only (`lexicon.halves`): the second half is kept for anything trained on
-template sentences, so that it is never scored on a word it was made from
-(the remedies of docs/model_choices.md, round 7, trained on it).
+template sentences, so that it is never scored on a word it was made from.
 
-A model is anything that maps a list of texts to P(positive): `run_suite`
-scores it, `rates` sums the failures by capability.
+This module makes the cases; `sentiment.experiments.suite_results` scores a
+model on them (anything that maps a list of texts to P(positive)) and keeps
+the scores in suite.json; `sentiment.reporting.suite_section` reports them.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import string
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from sentiment.core.files import file_hash
-from sentiment.evaluation.results import display_name
 from sentiment.experiments import lexicon
 
 CAPABILITIES = ("negation", "contrast", "intensity", "invariance", "direction")
 TESTS = ("label", "same", "up", "down")
 TOLERANCE = 0.1  # a directional case fails when P moves the wrong way by more than this
 PER_TEMPLATE = 30  # cases drawn (seeded) from each template's fillings, at most
-Predict = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -69,11 +64,11 @@ class Words:
     bad_sentence: tuple
 
     @classmethod
-    def half(cls, which: int) -> Words:
-        """0: the suite's half of every list; 1: the half kept out of it."""
+    def for_suite(cls) -> Words:
+        """The suite's half of every list (the other is kept out of it)."""
 
         def h(words):
-            return lexicon.halves(words)[which]
+            return lexicon.halves(words)[0]
 
         first, last = h(lexicon.FIRST_NAMES), h(lexicon.LAST_NAMES)
         return cls(
@@ -259,161 +254,5 @@ def _sentence(text: str) -> str:
 
 def build_suite() -> list[Case]:
     """The suite: every template's cases, filled from the suite's half of the word lists."""
-    words = Words.half(0)
+    words = Words.for_suite()
     return [case for t in SUITE for case in cases_of(t, words)]
-
-
-# -- scoring ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class SuiteScores:
-    """One model's P(positive) on every case (and its base text), and what failed."""
-
-    p: np.ndarray
-    p_base: np.ndarray  # NaN for label cases
-    failed: np.ndarray  # bool per case
-
-    def rates(self, cases: Sequence[Case]) -> dict[str, dict]:
-        """Per capability: cases, failures and the failure rate."""
-        return _rates(cases, self.failed, lambda c: c.capability)
-
-    def template_rates(self, cases: Sequence[Case]) -> dict[str, dict]:
-        return _rates(cases, self.failed, lambda c: c.template)
-
-
-def _rates(cases, failed, key) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for case, f in zip(cases, failed):
-        row = out.setdefault(key(case), {"cases": 0, "failures": 0})
-        row["cases"] += 1
-        row["failures"] += int(f)
-    for row in out.values():
-        row["rate"] = row["failures"] / row["cases"]
-    return out
-
-
-def run_suite(predict: Predict, cases: Sequence[Case]) -> SuiteScores:
-    """Scores ``predict`` on ``cases`` (each distinct text read once)."""
-    texts = list(dict.fromkeys([c.text for c in cases] + [c.base for c in cases if c.base]))
-    p = np.asarray(predict(texts), "float64").reshape(-1)
-    if p.shape != (len(texts),) or not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
-        raise ValueError(f"Got {p.size} values for {len(texts)} texts: wanted one P(positive) each, in [0, 1]")
-    of = dict(zip(texts, p))
-    p_text = np.asarray([of[c.text] for c in cases])
-    p_base = np.asarray([of[c.base] if c.base else np.nan for c in cases])
-    return SuiteScores(p_text, p_base, _failures(cases, p_text, p_base))
-
-
-def _failures(cases: Sequence[Case], p: np.ndarray, p_base: np.ndarray) -> np.ndarray:
-    """Whether each case fails, given P on its text and on its base (NaN: none)."""
-    return np.asarray([c.fails(a, None if np.isnan(b) else b) for c, a, b in zip(cases, p, p_base)], bool)
-
-
-@dataclass
-class SuiteResults:
-    """Every model's scores on one suite: what `python -m sentiment suite` writes."""
-
-    cases: list[Case]
-    scores: dict[str, SuiteScores] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-
-    def capabilities(self) -> list[str]:
-        """The capabilities the cases test, in `CAPABILITIES`' order."""
-        present = {c.capability for c in self.cases}
-        return [c for c in CAPABILITIES if c in present]
-
-    def to_json(self) -> dict:
-        return {
-            "meta": self.meta,
-            "tolerance": TOLERANCE,
-            "cases": [asdict(c) for c in self.cases],
-            "models": {
-                name: {
-                    "capabilities": s.rates(self.cases),
-                    "templates": s.template_rates(self.cases),
-                    "p": np.round(s.p, 4).tolist(),
-                    "p_base": [None if np.isnan(b) else round(float(b), 4) for b in s.p_base],
-                }
-                for name, s in self.scores.items()
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> SuiteResults:
-        cases = [Case(**c) for c in data["cases"]]
-        scores = {}
-        for name, m in data["models"].items():
-            p = np.asarray(m["p"], "float64")
-            p_base = np.asarray([np.nan if b is None else b for b in m["p_base"]], "float64")
-            scores[name] = SuiteScores(p, p_base, _failures(cases, p, p_base))
-        return cls(cases, scores, data.get("meta", {}))
-
-
-# -- the results file and its report section --------------------------------------------------------------
-
-RESULTS = "suite.json"  # beside the run's metrics.json: `python -m sentiment suite` writes it, the app reads it
-
-
-class SuiteFileError(ValueError):
-    """suite.json is missing, unreadable or of the wrong shape."""
-
-
-def load_suite(path: str | os.PathLike) -> SuiteResults:
-    """The results `python -m sentiment suite` wrote, or `SuiteFileError` saying what is wrong and what to do."""
-    again = "run `python -m sentiment suite` to make it again"
-    try:
-        with open(path, encoding="utf-8") as f:
-            return SuiteResults.from_json(json.load(f))
-    except FileNotFoundError:
-        raise SuiteFileError(f"No behavioural suite results at {path}: run `python -m sentiment suite`") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise SuiteFileError(f"{path} is not a suite's results ({type(err).__name__}: {err}); {again}") from None
-
-
-def stale_files(results: SuiteResults, folder: str | os.PathLike) -> list[str]:
-    """The model files (relative to ``folder``) the results were measured on that are now missing or changed."""
-    return [
-        rel
-        for rel, digest in results.meta.get("files", {}).items()
-        if not os.path.isfile(os.path.join(folder, rel)) or file_hash(os.path.join(folder, rel)) != digest
-    ]
-
-
-LESSON = " (lesson)"  # the suffix of a lesson model's name in the results
-
-
-def label(name: str) -> str:
-    """A model's name in the results, for tables: "lstm" -> "LSTM", "elman (lesson)" -> "ELMAN (lesson)"."""
-    return display_name(name.removesuffix(LESSON)) + (LESSON if name.endswith(LESSON) else "")
-
-
-def suite_markdown(results: SuiteResults) -> list[str]:
-    """report.md's section: each model's failure rate by capability, and the
-    templates the main models fail most."""
-    caps = results.capabilities()
-    counts = {c: sum(case.capability == c for case in results.cases) for c in caps}
-    meta = results.meta
-    lines = [
-        "",
-        "## Behavioural suite: what flips a verdict",
-        "",
-        f"Command: `{meta.get('command', 'python -m sentiment suite')}`; {len(results.cases):,} cases from "
-        f"{len({c.template for c in results.cases})} templates (CheckList, Ribeiro et al. 2020: minimum "
-        f"functionality, invariance, directional expectation with tolerance {TOLERANCE}). Failure rate by "
-        "capability (lower is better):",
-        "",
-        "| model | " + " | ".join(f"{c} ({counts[c]})" for c in caps) + " | all |",
-        "|---|" + "---|" * (len(caps) + 1),
-    ]
-    for name, s in results.scores.items():
-        rates = s.rates(results.cases)
-        cells = " | ".join(f"{100 * rates[c]['rate']:.1f}%" for c in caps)
-        lines.append(f"| {label(name)} | {cells} | {100 * s.failed.mean():.1f}% |")
-    for name in [n for n in ("lstm", "gru") if n in results.scores]:
-        worst = sorted(results.scores[name].template_rates(results.cases).items(), key=lambda kv: -kv[1]["rate"])[:5]
-        listed = "; ".join(f"{t} {100 * r['rate']:.0f}%" for t, r in worst)
-        lines += ["", f"{label(name)} fails most: {listed}."]
-    if "seconds" in meta:
-        lines += ["", f"Time: {meta['seconds']}."]
-    return lines

@@ -119,8 +119,14 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         n_states = len(self.state_names)
         self.state_size = units if n_states == 1 else [units] * n_states
 
+    # Chrono initialisation (Tallec and Ollivier 2018): the gates whose bias
+    # starts at +log(T) or -log(T), T drawn per unit, so that the unit keeps its
+    # state for about T steps; empty: the cell has no gate that keeps anything.
+    chrono: dict[str, int] = {}
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls.gated = any(q.is_gate for q in cls.gates)
         cls.gate_names = tuple(q.name for q in cls.gates)
         cls.state_names = tuple(q.name for q in cls.states)
         cls.reads_projection = cls.step_from_projection is not RecurrentCell.step_from_projection
@@ -138,6 +144,17 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     @property
     def num_gates(self) -> int:
         return len(self.gates)
+
+    def chrono_bias(self, bias, log_keep):
+        """``bias`` (a NumPy copy of this cell's) with its `chrono` gates'
+        blocks set to ±``log_keep`` (one value per unit)."""
+        if not self.chrono:
+            raise ValueError(f"{type(self).__name__} has no gate that keeps its state: nothing for chrono to open.")
+        value = bias.copy()
+        for gate, sign in self.chrono.items():
+            block = self.gate_names.index(gate) * self.units
+            value[block : block + self.units] = sign * log_keep
+        return value
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -238,6 +255,7 @@ class LSTMCell(RecurrentCell):
         tanh_value("candidate", "c̃: the new content proposed for the cell"),
         sigmoid_gate("output", "o: how much of the cell state is shown as h"),
     )
+    chrono = {"forget": 1, "input": -1}  # f open, i as shut: b_f = log(T), b_i = -b_f
     states = (
         Quantity("hidden", "o⊙tanh(c)", -1.0, 1.0, "h = o⊙tanh(c), what the layer outputs"),
         Quantity("cell", "f⊙c+i⊙c̃", -math.inf, math.inf, "c, the memory: f⊙c + i⊙c̃, unbounded"),
@@ -295,12 +313,13 @@ class GRUCell(RecurrentCell):
         sigmoid_gate("reset", "r: how much of the past feeds the candidate"),
         tanh_value("candidate", "h̃: the new content proposed for h"),
     )
+    chrono = {"update": -1}  # z, the share of the new candidate, small: b_z = -log(T)
     states = (Quantity("hidden", "(1-z)⊙h+z⊙h̃", -1.0, 1.0, "h: (1-z)⊙h + z⊙h̃, what the layer outputs"),)
 
     def step_from_projection(self, projected, states, training=False):
         h_tm1 = states[0]
-        # Few, wide ops a step (measured 17% faster than a slice and an
-        # activation per gate): one split of the kernel, one sigmoid for z and r.
+        # Few, wide ops a step (faster than a slice and an activation per gate,
+        # docs/benchmark.md): one split of the kernel, one sigmoid for z and r.
         x_zr, x_h = ops.split(projected, [2 * self.units], axis=-1)
         h_in = self._recurrent_input(h_tm1, training)
         u_zr, u_h = ops.split(self.recurrent_kernel, [2 * self.units], axis=-1)

@@ -13,8 +13,8 @@ with XLA (`sentiment.analysis.passes`): the app's explanations and traces. Keras
 takes its number of steps from the input's shape, and XLA compiles once per
 shape, so every review length would compile anew (seconds); `run` reads a
 buffer of fixed length and takes the number of steps as a tensor. And XLA's
-own gradient of a while loop is slow (measured: 50x the forward pass at batch
-1, worse with the batch), so `backprop` is back-propagation through time as a
+own gradient of a while loop is slow (docs/benchmark.md: many times the
+forward pass), so `backprop` is back-propagation through time as a
 loop of its own: each step's vector-Jacobian product by autodiff of the
 cell's own ``step``, from the states `run` kept. Both run ``cell.step``; no
 gate is written twice.

@@ -3,13 +3,17 @@ gradient norms in training, gate saturation, retention."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from sentiment.analysis.gradients import Reach
+from sentiment.analysis.why_gates_results import WhyGatesResults
+from sentiment.app.charts.review import legend, token_spans
 from sentiment.evaluation.results import ClassificationMetrics, RunMetrics
-from sentiment.reporting.charts import legend, token_spans
+from sentiment.experiments.memory_results import Point, Pushed
 
 RETENTION_COLORS = {"negative": (255, 255, 255), "positive": (30, 90, 200)}
 # One colour per cell in every chart of the tab: the two simple RNNs warm, the gated cells cool.
@@ -69,14 +73,14 @@ def reach_chart(reaches: dict[str, Reach], kind: str) -> alt.Chart:
     )
 
 
-def reach_profile_chart(analysis: dict, kind: str) -> alt.Chart:
+def reach_profile_chart(analysis: WhyGatesResults, kind: str) -> alt.Chart:
     """Many reviews: the median (line) and quartiles (band) of the normalised
     gradient norm by distance from the end, trained beside untrained."""
     rows = []
-    for name, entry in analysis["models"].items():
+    for name, entry in analysis.models.items():
         for state, label in (("trained", "trained"), ("initial", "at initialisation")):
-            p = entry[state]["reach"][kind]
-            for d, med, lo, hi, n in zip(p["distance"], p["median"], p["q25"], p["q75"], p["n"]):
+            p = entry[state].reach[kind]
+            for d, med, lo, hi, n in zip(p.distance, p.median, p.q25, p.q75, p.n):
                 if med is not None and n >= 20:  # too few reviews that long: no summary
                     rows.append(
                         {
@@ -148,11 +152,11 @@ def grad_norm_chart(metrics: RunMetrics) -> alt.Chart | None:
     )
 
 
-def saturation_chart(analysis: dict) -> alt.Chart | None:
+def saturation_chart(analysis: WhyGatesResults) -> alt.Chart | None:
     """Per unit: the share of tokens where a gate is below 0.1 (x) and above 0.9 (y)."""
     rows = []
-    for name, entry in analysis["models"].items():
-        for label, gates in entry["trained"].get("saturation", {}).items():
+    for name, entry in analysis.models.items():
+        for label, gates in entry["trained"].saturation.items():
             for gate, (below, above) in gates.items():
                 rows += [
                     {"model": name.upper(), "layer": label, "gate": gate, "unit": u, "shut": b, "open": a}
@@ -190,12 +194,16 @@ def retention_text(tokens: list[str], kept: np.ndarray, start: int = 0, end: int
     return f'<div style="line-height:1.9">{body}</div>' + legend(0.0, 1.0, "forgotten", "kept", RETENTION_COLORS)
 
 
-def memory_chart(summary: dict[str, list[dict]], chrono: dict[str, list[dict]] | None = None) -> alt.Chart:
+def memory_chart(summary: dict[str, list[Point]], chrono: dict[str, list[Point]] | None = None) -> alt.Chart:
     """The textbook task: test accuracy against the distance, a line per cell
     (the mean over seeds) and a band (their lowest to highest); dashed, the
     gated cells started with their gates open (chrono), where measured."""
-    rows = [{"model": cell.upper(), "start": "default", **row} for cell, rows in summary.items() for row in rows]
-    rows += [{"model": cell.upper(), "start": "chrono", **row} for cell, rows in (chrono or {}).items() for row in rows]
+    rows = [
+        {"model": cell.upper(), "start": start, **asdict(point)}
+        for start, by_cell in (("default", summary), ("chrono", chrono or {}))
+        for cell, points in by_cell.items()
+        for point in points
+    ]
     df = pd.DataFrame(rows)
     base = alt.Chart(df, width=460, height=260).encode(
         x=alt.X(
@@ -222,7 +230,7 @@ def memory_chart(summary: dict[str, list[dict]], chrono: dict[str, list[dict]] |
 MEASURES = {"accuracy": "accuracy", "auc": "separation (ROC-AUC)"}
 
 
-def pushed_chart(models: dict[str, dict]) -> alt.Chart:
+def pushed_chart(models: dict[str, Pushed]) -> alt.Chart:
     """Real verdicts pushed away, against the filler's length, a line per model:
     accuracy, and how well positive and negative reviews are still told apart
     (ROC-AUC: blind to the filler's own pull); the filler after the review and
@@ -231,15 +239,15 @@ def pushed_chart(models: dict[str, dict]) -> alt.Chart:
         {
             "model": name,
             "order": "filler after the review" if order == "after" else "filler before it",
-            "tokens": row["tokens"],
+            "tokens": row.tokens,
             "measure": label,
-            "value": row.get(key),
+            "value": getattr(row, key),
         }
         for name, m in models.items()
         for order in ("after", "before")
-        for row in m[order]
+        for row in getattr(m, order)
         for key, label in MEASURES.items()
-        if row.get(key) is not None
+        if getattr(row, key) is not None
     ]
     df = pd.DataFrame(rows)
     names = list(models)

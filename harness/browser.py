@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from sentiment.app.server import CHROMIUM_ARGS
+from harness.server import CHROMIUM_ARGS
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 VIEWPORT = {"width": 1400, "height": 1800}

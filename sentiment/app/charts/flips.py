@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sentiment.analysis.edits import Column, GateDifference
-from sentiment.reporting.why_charts import CELL_COLORS
+from sentiment.app.charts.why_gates import CELL_COLORS
 
 BASELINE_COLORS = {"TF-IDF": "#bbbbbb", "NBSVM": "#7f7f7f"}
 LESSON_COLORS = {"ELMAN": "#ff9896", "JORDAN": "#ffbb78", "LSTM": "#aec7e8", "GRU": "#98df8a"}  # lighter: a lesson

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository: harness/ is at its top
 APP = os.path.join(ROOT, "app.py")
 # Headless Chromium from Debian's package, as the browser test and benchmark_app.py start it.
 CHROMIUM_ARGS = [
