@@ -14,8 +14,10 @@ states the rule as an import-linter contract, and CI holds it):
     training    fitting, the devices, the baselines
     data        IMDB and tables of your own, splits, batches
     network     the cells, their time loop, the model
+    numpy_cells the saved models run in NumPy, no TensorFlow: each cell's step beside its equations
     core        settings, atomic files, typed JSON, a quiet TensorFlow start
 
 run and reporting do not import each other; nor do analysis, evaluation
-and training; nor data and network.
+and training; nor data, network and numpy_cells (which imports
+neither TensorFlow nor Keras).
 """

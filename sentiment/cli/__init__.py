@@ -16,7 +16,8 @@ from sentiment.core.startup import load_tensorflow
 
 # name: (module, what it does, whether it loads TensorFlow)
 COMMANDS = {
-    "predict": ("sentiment.cli.predict", "P(positive) and the label of many reviews, from every saved model", True),
+    # predict runs the models in NumPy, and loads TensorFlow itself where it must.
+    "predict": ("sentiment.cli.predict", "P(positive) and the label of many reviews, from every saved model", False),
     "export": ("sentiment.cli.export", "a saved model as a TensorFlow SavedModel, for TensorFlow Serving", True),
     "evaluate": ("sentiment.cli.evaluate", "predict a folder's test set again; add what an older run lacks", True),
     "why-gates": ("sentiment.cli.why_gates", "gradient reach and gate saturation of a folder's models", True),
