@@ -22,7 +22,7 @@ from keras import ops
 
 from sentiment.core.files import atomic_path
 from sentiment.core.settings import ConfigError, option
-from sentiment.network.cells import CELLS, PACKAGE, make_cell
+from sentiment.network.cells import CELLS, PACKAGE, cell_choices, make_cell, parse_cell
 from sentiment.network.recurrent import Recurrent
 
 VECTORIZER = "vectorizer"
@@ -113,7 +113,11 @@ class MaskedPool(keras.layers.Layer):
 class ModelConfig:
     """The model: everything that defines its architecture (recorded beside it)."""
 
-    cell: str = option("lstm", "the recurrent cell: one of sentiment.network.cells.CELLS")
+    cell: str = option(
+        "lstm",
+        "the recurrent cell: one of sentiment.network.cells.CELLS, or one of its variants as cell:variant "
+        "(lstm:no_forget, gru:mgu, ...: docs/cells.md)",
+    )
     vocab_size: int = option(20000, "vocabulary size, padding and [UNK] included")
     max_length: int = option(800, "tokens kept per review")
     head: int = option(200, "of those, how many from the start (the rest from the end)")
@@ -137,13 +141,11 @@ class ModelConfig:
 
     def validate(self) -> "ModelConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
-        if self.cell.lower() not in CELLS:
-            raise ConfigError(
-                "cell",
-                f"must be one of {', '.join(sorted(CELLS))}",
-                self.cell,
-                message=f"Unknown cell {self.cell!r}: choose one of {', '.join(sorted(CELLS))}.",
-            )
+        try:
+            parse_cell(self.cell)
+        except ValueError as err:
+            problem = f"must be one of {', '.join(cell_choices())}"
+            raise ConfigError("cell", problem, self.cell, message=str(err)) from None
         for name in ("vocab_size", "max_length", "embedding_dim", "units", "layers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -198,6 +200,9 @@ def build_classifier(
     )
     x = keras.layers.SpatialDropout1D(config.embedding_dropout, seed=config.seed, name="embedding_dropout")(x)
     last_state = config.pooling == "last"
+    # Layer names may not hold the ":" of a variant ("lstm:cifg"); a full
+    # cell's layers keep the names they always had.
+    stem = config.cell.replace(":", "_")
     for n in range(config.layers):
         # With pooling="last" the top layer gives only its final state (after
         # the review's last word: masked steps carry the state).
@@ -210,10 +215,10 @@ def build_classifier(
                 recurrent_dropout=config.recurrent_dropout,
                 seed=config.seed + n,
             )
-            rnn = Recurrent(cell, return_sequences=sequences, name=f"{config.cell}_{n}")
+            rnn = Recurrent(cell, return_sequences=sequences, name=f"{stem}_{n}")
         else:
             rnn = recurrent_layer(n, sequences)
-        x = keras.layers.Bidirectional(rnn, name=f"bi_{config.cell}_{n}")(x) if config.bidirectional else rnn(x)
+        x = keras.layers.Bidirectional(rnn, name=f"bi_{stem}_{n}")(x) if config.bidirectional else rnn(x)
     if not last_state:
         x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
@@ -231,7 +236,8 @@ def build_model(config: ModelConfig, vocabulary: list[str]) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
     text = keras.Input(shape=(), dtype="string", name="review")
     classifier = build_classifier(config, vocab_size=len(vocabulary))
-    return keras.Model(text, classifier(_kept_ids(text, config, vocabulary)), name=f"{config.cell}_sentiment")
+    name = f"{config.cell.replace(':', '_')}_sentiment"
+    return keras.Model(text, classifier(_kept_ids(text, config, vocabulary)), name=name)
 
 
 def _kept_ids(text, config: ModelConfig, vocabulary: list[str]):
