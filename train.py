@@ -1,6 +1,6 @@
 """Train the sentiment models: `python train.py --help`, and `sentiment.cli.train`.
 
-Before TensorFlow loads (seconds), a wrong --data is reported at once, and
+Before TensorFlow loads (seconds), a wrong --data or --sst is reported at once, and
 TensorFlow is loaded without the start-up notices it prints on a machine
 without a GPU (--verbose keeps them).
 """
@@ -14,6 +14,7 @@ import sys
 from sentiment.core.startup import load_tensorflow
 from sentiment.data.imdb import check_source
 from sentiment.data.splits import DataError
+from sentiment.data.sst import check_sst
 
 
 class _Lenient(argparse.ArgumentParser):
@@ -22,24 +23,28 @@ class _Lenient(argparse.ArgumentParser):
 
 
 def early_options(argv: list[str]) -> argparse.Namespace:
-    """--data, --verbose and --help, read before TensorFlow loads. Lenient:
-    what it cannot read, the full parser reports."""
+    """--data, --sst, --verbose and --help, read before TensorFlow loads.
+    Lenient: what it cannot read, the full parser reports."""
     p = _Lenient(add_help=False, allow_abbrev=False)
     p.add_argument("--data")
+    p.add_argument("--sst")
     p.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("-h", "--help", action="store_true")
     try:
         return p.parse_known_args(argv)[0]
     except ValueError:
-        return argparse.Namespace(data=None, verbose=False, help=False)
+        return argparse.Namespace(data=None, sst=None, verbose=False, help=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     early = early_options(argv)
-    if early.data and not early.help:
+    if (early.data or early.sst) and not early.help:
         try:
-            check_source(early.data)
+            if early.data:
+                check_source(early.data)
+            if early.sst:
+                check_sst(early.sst)
         except DataError as err:
             print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
             return 2

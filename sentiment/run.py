@@ -27,14 +27,13 @@ from sentiment.analysis.why_gates_results import RESULTS as WHY_GATES
 from sentiment.analysis.why_gates_results import WhyGatesResults, load_why_gates
 from sentiment.data.imdb import check_source
 from sentiment.data.splits import DataError
-from sentiment.evaluation.results import RunMetrics, load_run_metrics
+from sentiment.evaluation.results import METRICS, RunMetrics, load_run_metrics
 from sentiment.evaluation.run_data import RunData, run_data
 from sentiment.experiments.memory_results import RESULTS as MEMORY
 from sentiment.experiments.memory_results import MemoryResults, load_memory
 from sentiment.experiments.suite_results import RESULTS as SUITE
 from sentiment.experiments.suite_results import SuiteResults, load_suite, stale_files
 
-METRICS = "metrics.json"
 LESSON = "lesson"  # the lesson models' folder, inside the main run's unless given
 
 

@@ -67,7 +67,7 @@ def test_round_trip(tmp_path):
     write_run_metrics(path, metrics)
     assert load_run_metrics(path) == metrics
     data = json.loads(path.read_text())
-    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 4
+    assert next(iter(data)) == "version" and data["version"] == SCHEMA_VERSION == 5
     assert RunMetrics.from_dict(data) == metrics
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
     # No baselines, runs, comparisons or notes: all optional.
@@ -78,7 +78,7 @@ def test_round_trip(tmp_path):
     assert bare.baselines == {} and bare.comparisons == [] and bare.runs_of("lstm") == [metrics.models["lstm"]]
 
 
-def test_a_version_2_file_is_read_as_version_4(tmp_path):
+def test_a_version_2_file_is_read_as_the_current_version(tmp_path):
     """The lesson models' metrics.json (and any run before --seeds) keeps working: its baseline becomes tfidf."""
     data = sample_metrics().to_dict()
     data.update(version=2, baseline=data.pop("baselines")["tfidf"])
@@ -87,7 +87,7 @@ def test_a_version_2_file_is_read_as_version_4(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(data))
     metrics = load_run_metrics(path)
-    assert metrics.version == 4 and metrics.baselines == sample_metrics().baselines
+    assert metrics.version == 5 and metrics.baselines == sample_metrics().baselines
     assert metrics.comparisons == []
 
 
@@ -123,7 +123,7 @@ def test_a_version_1_file_says_to_retrain(tmp_path):
             "metrics.baselines.tfidf.test: expected an object, got null",
         ),
         (lambda d: d["comparisons"][0].pop("p_value"), "metrics.comparisons[0].p_value is missing"),
-        (lambda d: d.update(version=5), "version 5, which this code does not know"),
+        (lambda d: d.update(version=6), "version 6, which this code does not know"),
     ],
 )
 def test_a_malformed_file_names_what_is_wrong(change, message, tmp_path):
@@ -187,7 +187,7 @@ def test_report_reads_the_dataclasses():
 
 def test_a_version_3_file_is_read_without_the_fields_of_dropped_routes(tmp_path):
     """Version 3 recorded language-model pre-training and a distillation
-    teacher (routes measured and not adopted): read as version 4, without them."""
+    teacher (routes measured and not adopted): read as the current version, without them."""
     data = sample_metrics().to_dict()
     data["version"] = 3
     data["teacher"] = {"C": 1.0, "accuracy": 0.918, "folds": 5, "seconds": 210.0, "weight": 0.4}
@@ -195,7 +195,7 @@ def test_a_version_3_file_is_read_without_the_fields_of_dropped_routes(tmp_path)
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(data))
     metrics = load_run_metrics(path)
-    assert metrics.version == SCHEMA_VERSION == 4 and metrics == sample_metrics()
+    assert metrics.version == SCHEMA_VERSION == 5 and metrics == sample_metrics()
     assert not hasattr(metrics, "teacher") and not hasattr(metrics.models["gru"], "pretraining")
 
 

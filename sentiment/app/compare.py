@@ -16,11 +16,13 @@ from sentiment.app.context import Context
 from sentiment.app.texts import text
 from sentiment.evaluation.predictions import PREDICTIONS
 from sentiment.evaluation.results import RunMetrics, display_name
+from sentiment.evaluation.sentences import PUBLISHED
 
 CONFIDENT = 0.9  # "confidently wrong": P(the wrong class) at least this
 LISTED = 100  # reviews listed per table
 FORMATS = {
     "accuracy": "{:.2%}",
+    "SST-2 accuracy": "{:.2%}",
     "mean accuracy": "{:.2%}",
     "± std": "{:.2%}",
     "F1": "{:.2%}",
@@ -55,10 +57,13 @@ def test_figures(metrics: RunMetrics | None, metrics_problem: str | None) -> Non
         return lambda v: "" if pd.isna(v) else fmt.format(v)
 
     # As text: st.dataframe shows a missing number as "None" whatever a Styler says.
-    st.dataframe(frame.assign(**{k: frame[k].map(shown(f)) for k, f in FORMATS.items()}), hide_index=True)
+    shown_formats = {k: f for k, f in FORMATS.items() if k in frame}
+    st.dataframe(frame.assign(**{k: frame[k].map(shown(f)) for k, f in shown_formats.items()}), hide_index=True)
     runs = max(len(metrics.runs_of(c)) for c in metrics.models)
     kept = text("compare", "Repeated runs", runs=runs) if runs > 1 else text("compare", "One run")
     st.caption(f"Test set: {metrics.data.test:,} reviews, used for nothing else ({kept}). Command: `{metrics.command}`")
+    if metrics.sentences is not None:
+        sentences_people_type(metrics)
     paired_tests(metrics)
     matrices = [(n.upper(), m.test.confusion_matrix) for n, m in metrics.models.items()]
     matrices += [(f"{display_name(k)} baseline", b.test.confusion_matrix) for k, b in metrics.baselines.items()]
@@ -68,6 +73,23 @@ def test_figures(metrics: RunMetrics | None, metrics_problem: str | None) -> Non
     if curves is not None:
         st.subheader("Training curves")
         st.altair_chart(curves, width="content")
+
+
+def sentences_people_type(metrics: RunMetrics) -> None:
+    """SST-2 beside IMDB: what the models were trained on, the paired tests on
+    the sentences, and the published figures of models trained on SST itself."""
+    s = metrics.sentences
+    trained = (
+        f"IMDB's reviews and {s.train_phrases:,} SST training phrases ({s.weight:g} SST batches per IMDB batch)"
+        if s.weight
+        else "IMDB's reviews alone"
+    )
+    published = ", ".join(f"{name} {100 * acc:.1f}% ({who})" for name, who, acc in PUBLISHED)
+    st.caption(
+        text("compare", "Sentences", test=s.test, trained=trained, published=published)
+        + " "
+        + " ".join(c.sentence(display_name(c.first), display_name(c.second)) for c in s.comparisons[:1])
+    )
 
 
 def paired_tests(metrics: RunMetrics) -> None:

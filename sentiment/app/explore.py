@@ -22,6 +22,7 @@ from sentiment.app.context import Context
 from sentiment.app.texts import text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
+from sentiment.evaluation.results import RunMetrics
 from sentiment.network.model import recurrent_cell_name
 
 TITLE = "Explore a review"
@@ -174,7 +175,28 @@ def one_unit(
     units.unit_page(name, *model, layer, unit)
 
 
+def trained_on(metrics: RunMetrics | None) -> str:
+    """What the models read in training, in a sentence (where metrics.json says)."""
+    if metrics is None:
+        return ""
+    s = metrics.sentences
+    phrases = f" and {s.train_phrases:,} short phrases of the Stanford Sentiment Treebank" if s and s.weight else ""
+    sst = f"; on {s.test:,} single sentences (SST-2) they score {_sst_figures(metrics)}" if s else ""
+    return (
+        f"The models read {metrics.data.train:,} movie reviews of IMDB in training{phrases}: "
+        f"long reviews, 230 words on average{sst}. A sentence you type is not what they were trained on."
+    )
+
+
+def _sst_figures(metrics: RunMetrics) -> str:
+    scores = metrics.sentences.scores
+    return ", ".join(
+        f"{name.upper()} {100 * scores[name].test.accuracy:.1f}%" for name in metrics.models if name in scores
+    )
+
+
 def render(ctx: Context) -> None:
+    st.caption(trained_on(ctx.metrics))
     review = review_input()
     if review is None:
         return

@@ -4,21 +4,36 @@ on the same split), and writes what an older train.py did not:
 test_predictions.npz, the accuracy by length, the ensembles and the paired
 tests (McNemar, bootstrap) in metrics.json and report.md. Every other figure
 is kept; a model whose test accuracy differs from the one recorded is an
-error, and nothing is rewritten."""
+error, and nothing is rewritten.
+
+With ``--sst FOLDER`` (the Stanford Sentiment Treebank) it adds instead the
+SST-2 figures a run without them lacks: every model, baseline (fitted again
+on the run's training reviews with the C it chose) and ensemble on the
+treebank's whole sentences, and the paired tests there, in metrics.json and
+report.md, and sst_test_predictions.npz; the IMDB figures are left as they
+are."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 
 import numpy as np
 
-from sentiment.cli.scoring import predict_texts, score_baseline
+from sentiment.cli.scoring import predict_texts, refit_baseline_on, score_baseline
 from sentiment.data.batches import token_counts
+from sentiment.data.sst import load_sst
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
-from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions, save_test_predictions
-from sentiment.evaluation.results import RunMetrics, run_name, write_run_metrics
+from sentiment.evaluation.predictions import (
+    PREDICTIONS,
+    SST_PREDICTIONS,
+    load_test_predictions,
+    save_test_predictions,
+)
+from sentiment.evaluation.results import METRICS, RunMetrics, run_name, write_run_metrics
+from sentiment.evaluation.sentences import sentence_results
 from sentiment.experiments import suite_results
 from sentiment.network.model import load_model
 from sentiment.reporting.report import write_report
@@ -66,12 +81,54 @@ def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = (
             recorded.test.by_length = again.test.by_length
     add_comparisons(metrics, test.labels, probs, lengths)
     save_test_predictions(saved_path, test.ids, test.labels, lengths, probs)
-    write_run_metrics(os.path.join(folder, "metrics.json"), metrics)
+    write_run_metrics(os.path.join(folder, METRICS), metrics)
     write_report(os.path.join(folder, "report.md"), metrics, sections=_suite_section(folder))
     return (
         f"{folder}: {PREDICTIONS} ({len(test.ids):,} reviews; {', '.join(probs)}), accuracy by length and "
         "paired tests in metrics.json and report.md"
     )
+
+
+def add_sentences(folder: str, data: str | None, sst_folder: str, command: str = "") -> str:
+    """SST-2's figures added to the run in ``folder`` (see the module's
+    docstring); ``data``: the reviews the run was trained on, for its
+    baselines. Returns a summary of what was written.
+
+    Raises:
+        ValueError: no treebank or run there, or baselines that do not give
+            their recorded validation accuracy (DataError, MetricsFileError and
+            ModelLoadError are ValueErrors too).
+    """
+    sst = load_sst(sst_folder)  # first: a wrong folder is told before minutes of work
+    run = Run(folder).check()
+    metrics = run.metrics
+    source = run.data_source(data) if metrics.baselines else None  # the baselines' reviews, checked before any work
+    parts = {"dev": sst.dev, "test": sst.test}
+    probs = {part: {} for part in parts}
+    files = {name: result.file for name, result in metrics.models.items()}
+    files.update({run_name(c, r.seed): r.file for c, runs in metrics.runs.items() for r in runs if r.seed is not None})
+    for name, file in files.items():
+        path = os.path.join(folder, file)
+        if name in metrics.models or os.path.isfile(path):  # other runs of --seeds: where their model is here
+            model = load_model(path)
+            for part, split in parts.items():
+                probs[part][name] = predict_texts(model, split.texts)
+    if metrics.baselines:
+        splits = run.splits(source)
+        for key, recorded in metrics.baselines.items():
+            also = [split.texts for split in parts.values()]
+            for part, p in zip(parts, refit_baseline_on(key, recorded, splits.train, splits.val, splits.seed, also)):
+                probs[part][key] = p
+    weight = float(metrics.options.get("sst_weight", 0.0))
+    phrases = metrics.sentences.train_phrases if weight and metrics.sentences else 0
+    labels = {part: split.labels for part, split in parts.items()}
+    metrics.sentences = sentence_results(metrics, labels, probs, sst.source, weight, phrases, command)
+    lengths = np.array([len(t.split()) for t in sst.test.texts])  # words as typed
+    save_test_predictions(os.path.join(folder, SST_PREDICTIONS), sst.test.ids, sst.test.labels, lengths, probs["test"])
+    write_run_metrics(os.path.join(folder, METRICS), metrics)
+    write_report(os.path.join(folder, "report.md"), metrics, sections=_suite_section(folder))
+    figures = ", ".join(f"{name} {100 * s.test.accuracy:.2f}%" for name, s in metrics.sentences.scores.items())
+    return f"{folder}: SST-2 test accuracy {figures}; in metrics.json, report.md and {SST_PREDICTIONS}"
 
 
 def _models_again(folder: str, metrics: RunMetrics, test) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
@@ -120,9 +177,22 @@ def main(argv=None, prog: str | None = None) -> int:
         metavar="NAME",
         help="also fit these baselines where the run has none (tfidf, nbsvm), e.g. for a run from before NBSVM",
     )
+    p.add_argument(
+        "--sst",
+        metavar="FOLDER",
+        help="the Stanford Sentiment Treebank's folder (train.txt, dev.txt, test.txt): add SST-2's figures "
+        "(whole sentences) to the run instead, leaving its IMDB figures as they are",
+    )
     args = p.parse_args(argv)
+    if args.sst and args.baselines:
+        p.error("--baselines re-evaluates IMDB: run it without --sst first, then add SST-2 with --sst")
     try:
-        print(reevaluate(args.folder, args.data, tuple(args.baselines)))
+        if args.sst:
+            given = sys.argv[2:] if argv is None else list(argv)
+            command = shlex.join([*(prog or "python -m sentiment evaluate").split(), *given])
+            print(add_sentences(args.folder, args.data, args.sst, command))
+        else:
+            print(reevaluate(args.folder, args.data, tuple(args.baselines)))
     except ValueError as err:  # DataError, MetricsFileError, ModelLoadError and mismatches are ValueErrors
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -54,6 +54,7 @@ from sentiment.core.startup import load_tensorflow
 from sentiment.data.imdb import CLASSES
 from sentiment.data.splits import DataError
 from sentiment.data.tables import FORMATS, Row, read_rows, unit
+from sentiment.evaluation.results import METRICS
 
 WINDOW = 8  # batches read, sorted by length and predicted together
 OUTPUTS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
@@ -114,7 +115,7 @@ def model_paths(models_dir: str, chosen: list[str] | None) -> dict[str, str]:
 def label_names(model_path: str) -> tuple[str, str]:
     """(negative, positive) label names of the data the model was trained on:
     a table's labels from metrics.json beside it, else IMDB's."""
-    metrics = os.path.join(os.path.dirname(os.path.abspath(model_path)), "metrics.json")
+    metrics = os.path.join(os.path.dirname(os.path.abspath(model_path)), METRICS)
     try:
         with open(metrics, encoding="utf-8") as f:
             label_map = json.load(f).get("data", {}).get("label_map")

@@ -5,11 +5,14 @@ bag-of-n-grams baselines, and write them to --out.
     python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
     python train.py --config configs/lesson.toml --data PATH          # a variant: settings in a file
     python train.py --data reviews.csv --text-column review --label-column sentiment   # your own reviews
+    python train.py --data PATH --config configs/sst.toml              # IMDB and SST's phrases
 
 Writes to --out (default saved_models/, replacing the models and figures
 committed there): one <cell>.keras per model (raw text in, P(positive) out),
 metrics.json, test_predictions.npz, report.md, curves.png, and under runs/
-the best checkpoints, CSV and TensorBoard logs. TensorFlow's start-up lines
+the best checkpoints, CSV and TensorBoard logs. With --sst, every model is
+also scored on SST-2's sentences (sst_test_predictions.npz, and in
+metrics.json and report.md). TensorFlow's start-up lines
 and retracing warnings are hidden; --verbose shows them.
 """
 
@@ -34,20 +37,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sentiment.cli.scoring import score_baseline
+from sentiment.cli.scoring import score_baseline_also
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
-from sentiment.data.batches import adaptable, batches, token_counts, token_ids
+from sentiment.data.batches import adaptable, batches, mixed_batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
 from sentiment.data.splits import DataError, Split, limit, train_val_split
+from sentiment.data.sst import SST, load_sst
 from sentiment.data.tables import TableConfig
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
 from sentiment.evaluation.predictions import (
     PREDICTIONS,
+    SST_PREDICTIONS,
     load_test_predictions,
     predict_token_ids,
     save_test_predictions,
 )
 from sentiment.evaluation.results import (
+    METRICS,
     DataSummary,
     ModelResult,
     RunMetrics,
@@ -56,6 +62,7 @@ from sentiment.evaluation.results import (
     run_name,
     write_run_metrics,
 )
+from sentiment.evaluation.sentences import sentence_results
 from sentiment.network.cells import CELLS
 from sentiment.network.model import ModelConfig, build_model, classifier_of, make_vectorizer, preprocessor, save_model
 from sentiment.reporting.report import plot_curves, write_report
@@ -92,6 +99,18 @@ class RunConfig:
         "are kept), e.g. a cell trained with its own learning rate",
     )
     verbose: bool = option(False, "show TensorFlow's log lines and warnings")
+    sst: str | None = option(
+        None,
+        "the Stanford Sentiment Treebank's folder (train.txt, dev.txt, test.txt): every model is also scored on "
+        "SST-2's whole sentences (dev and test); the setting sst_weight (configs/sst.toml) mixes its phrases in",
+        default_text="none: IMDB alone",
+    )
+    sst_weight: float = option(
+        0.0,
+        "SST training phrases mixed into training: SST batches per IMDB batch in each epoch, each batch all SST "
+        "phrases of similar length (0: SST is only scored on)",
+        flag=False,  # a recipe's setting: configs/sst.toml; --sst is the flag a run needs
+    )
 
     def validate(self) -> "RunConfig":
         if not 0 < self.val_fraction < 1:
@@ -100,6 +119,19 @@ class RunConfig:
             raise ConfigError("limit", "must be at least 20 reviews", self.limit)
         if self.seeds < 1:
             raise ConfigError("seeds", "must be at least 1", self.seeds)
+        if self.sst_weight < 0:
+            raise ConfigError("sst_weight", "must be >= 0", self.sst_weight)
+        if self.sst_weight and not self.sst:
+            raise ConfigError(
+                "sst_weight", "needs sst (--sst: the treebank's folder) to draw phrases from", self.sst_weight
+            )
+        if self.sst and self.add:
+            raise ConfigError(
+                "sst",
+                "cannot be given with --add; add SST-2's figures to the finished run with "
+                "`python -m sentiment evaluate OUT --data PATH --sst FOLDER`",
+                self.sst,
+            )
         return self
 
 
@@ -156,7 +188,7 @@ def fit_config(args: argparse.Namespace, cell: str, seed: int | None = None) -> 
 
 
 @dataclass
-class RunData:
+class TrainingData:
     """What every model of a run reads: the splits, the vocabulary, each review's token ids."""
 
     train: Split
@@ -166,11 +198,15 @@ class RunData:
     vocabulary: list[str]
     ids: dict[str, list]  # "train", "val", "test": each review's kept token ids
     test_lengths: np.ndarray  # tokens in each test review before the length limit
+    sst: SST | None = None  # --sst: SST-2's phrases and sentences
+    sst_ids: dict[str, list] = dataclasses.field(default_factory=dict)  # "train" (if mixed in), "dev", "test"
+    sst_steps: int = 0  # SST batches in each epoch (sst_weight)
 
 
-def load_data(args: argparse.Namespace) -> RunData:
+def load_data(args: argparse.Namespace, sst: SST | None = None) -> TrainingData:
     """The reviews of --data, split (validation grouped by movie where known),
-    the vocabulary adapted on the training split, and every review tokenized."""
+    the vocabulary adapted on the training split, and every review tokenized;
+    and SST's texts (``sst``), tokenized with the same vocabulary."""
     print(f"Loading reviews from {args.data or 'tensorflow-datasets'} ...", flush=True)
     reviews = load_reviews(args.data, from_args(TableConfig, args), args.seed)
     train_all, test = limit(reviews.train, args.limit, args.seed), limit(reviews.test, args.limit, args.seed)
@@ -187,17 +223,54 @@ def load_data(args: argparse.Namespace) -> RunData:
         reviews.source, len(train), len(val), len(test), val_split, args.limit, reviews.notes, reviews.label_map
     )
     ids = {part: token_ids(s.texts, to_ids) for part, s in (("train", train), ("val", val), ("test", test))}
-    return RunData(train, val, test, summary, vocabulary, ids, token_counts(test.texts, vectorizer))
+    data = TrainingData(train, val, test, summary, vocabulary, ids, token_counts(test.texts, vectorizer))
+    if sst is not None:
+        with_sst(data, sst, args, to_ids)
+    return data
 
 
-def train_once(args, data: RunData, cell: str, seed: int, workdir: str) -> tuple[keras.Model, ModelResult, np.ndarray]:
+def with_sst(data: TrainingData, sst: SST, args: argparse.Namespace, to_ids) -> None:
+    """SST's sentences (and, with sst_weight, its training phrases) tokenized
+    into ``data``. The vocabulary stays IMDB's: a phrase's words are counted
+    once per node that holds them, which would crowd out IMDB's."""
+    sst.train = limit(sst.train, args.limit, args.seed)  # --limit: quick runs; dev and test are small
+    parts = [("dev", sst.dev), ("test", sst.test)] + [("train", sst.train)] * bool(args.sst_weight)
+    data.sst, data.sst_ids = sst, {part: token_ids(s.texts, to_ids) for part, s in parts}
+    size = min(args.batch_size, len(data.train))
+    if args.sst_weight:
+        if len(sst.train) < size:
+            raise DataError(
+                f"--sst {args.sst}: {len(sst.train)} training phrases, fewer than one batch of {size}; "
+                "lower --batch-size or give the whole treebank."
+            )
+        data.sst_steps = max(1, round(args.sst_weight * -(-len(data.train) // size)))
+    mixed = f"; {data.sst_steps:,} batches of its {len(sst.train):,} phrases in each epoch" if data.sst_steps else ""
+    note = f"SST-2 ({sst.source}): {len(sst.dev):,} dev and {len(sst.test):,} test sentences{mixed}"
+    data.summary.notes = [*data.summary.notes, note, *sst.notes]
+    print(f"  {note}")
+
+
+def training_batches(args, data: TrainingData, seed: int):
+    """IMDB's training batches, and with sst_weight SST's phrases in batches of their own among them."""
+    train_ds = batches(data.ids["train"], data.train.labels, args.batch_size, shuffle=True, seed=seed)
+    if not data.sst_steps:
+        return train_ds
+    size = min(args.batch_size, len(data.train))  # IMDB's static batch size: SST's batches match it
+    phrases = batches(data.sst_ids["train"], data.sst.train.labels, size, shuffle=True, seed=seed)
+    return mixed_batches(train_ds, phrases, data.sst_steps, seed)
+
+
+def train_once(
+    args, data: TrainingData, cell: str, seed: int, workdir: str
+) -> tuple[keras.Model, ModelResult, np.ndarray, dict[str, np.ndarray]]:
     """One model of ``cell`` trained with ``seed``: the model (its best
-    weights), its figures and its test P(positive)."""
+    weights), its figures, its test P(positive) and, with --sst, its SST-2
+    dev and test P(positive) (by split)."""
     name = cell if args.seeds == 1 else run_name(cell, seed)
     keras.utils.set_random_seed(seed)
     fit_cfg, config = fit_config(args, cell, seed), model_config(args, cell, seed)
     model = build_model(config, data.vocabulary)
-    train_ds = batches(data.ids["train"], data.train.labels, args.batch_size, shuffle=True, seed=seed)
+    train_ds = training_batches(args, data, seed)
     val_ds = batches(data.ids["val"], data.val.labels, 256, shuffle=False)
     print(f"\n== {name.upper()}: {model.count_params():,} parameters")
     result = fit(model, train_ds, val_ds, fit_cfg, workdir, name, resume=args.resume, jit=args.jit)
@@ -205,6 +278,7 @@ def train_once(args, data: RunData, cell: str, seed: int, workdir: str) -> tuple
     probs = predict_token_ids(classifier_of(model), data.ids["test"])
     test_seconds = time.perf_counter() - start
     test = classification_metrics(data.test.labels, probs, data.test_lengths)
+    sst = {part: predict_token_ids(classifier_of(model), data.sst_ids[part]) for part in ("dev", "test") if data.sst}
     epochs, tokens = result.epochs_this_run, int(sum(len(x) for x in data.ids["train"]))
     run = ModelResult(
         file=f"{cell}.keras" if args.seeds == 1 else f"runs/{name}.keras",
@@ -226,19 +300,31 @@ def train_once(args, data: RunData, cell: str, seed: int, workdir: str) -> tuple
     print(
         f"{name.upper()} test accuracy {test.accuracy:.4f}, F1 {test.f1:.4f}, ROC-AUC {auc}; "
         f"validation accuracy {run.best_val_accuracy:.4f}"
+        + (f"; SST-2 dev {np.mean((sst['dev'] >= 0.5) == data.sst.dev.labels):.4f}" if sst else "")
     )
-    return model, run, probs
+    return model, run, probs, sst
 
 
-def train_cell(args, data: RunData, cell: str, summary: RunMetrics, test_probs: dict, workdir: str) -> None:
+def train_cell(
+    args,
+    data: TrainingData,
+    cell: str,
+    summary: RunMetrics,
+    test_probs: dict,
+    workdir: str,
+    sst_probs: dict | None = None,
+) -> None:
     """``cell`` trained once per seed; the run with the best validation
     accuracy (the first on a tie: the test set chooses nothing) is saved as
-    <cell>.keras and recorded as the cell's model, the others under runs/."""
+    <cell>.keras and recorded as the cell's model, the others under runs/.
+    ``sst_probs`` ({"dev": {}, "test": {}}) receives each run's SST-2 P(positive)."""
     kept = None
     for seed in range(args.seed, args.seed + args.seeds):
-        model, run, probs = train_once(args, data, cell, seed, workdir)
+        model, run, probs, sst = train_once(args, data, cell, seed, workdir)
         summary.runs.setdefault(cell, []).append(run)
         test_probs[cell if args.seeds == 1 else run_name(cell, seed)] = probs
+        for part, p in sst.items():
+            sst_probs[part][cell if args.seeds == 1 else run_name(cell, seed)] = p
         if args.seeds > 1:
             save_model(model, os.path.join(args.out, run.file))
         if kept is None or run.best_val_accuracy > kept[1].best_val_accuracy:
@@ -247,17 +333,25 @@ def train_cell(args, data: RunData, cell: str, summary: RunMetrics, test_probs: 
     model, run = kept
     summary.models[cell] = dataclasses.replace(run, file=f"{cell}.keras")
     test_probs[cell] = test_probs[cell if args.seeds == 1 else run_name(cell, run.seed)]
+    for part in sst_probs if data.sst else ():
+        sst_probs[part][cell] = sst_probs[part][cell if args.seeds == 1 else run_name(cell, run.seed)]
     save_model(model, os.path.join(args.out, f"{cell}.keras"))
     note = f" (seed {run.seed}, best validation accuracy of {args.seeds} runs)" if args.seeds > 1 else ""
     print(f"Saved {os.path.join(args.out, cell + '.keras')}{note}")
 
 
-def fit_baselines(data: RunData, seed: int, summary: RunMetrics, test_probs: dict) -> None:
+def fit_baselines(data: TrainingData, seed: int, summary: RunMetrics, test_probs: dict, sst_probs: dict) -> None:
+    """The baselines on IMDB's training split (with --sst too: they are the
+    reference of what IMDB alone teaches a bag of n-grams), scored on IMDB's
+    test reviews and, with --sst, SST-2's dev and test sentences."""
+    also = [data.sst.dev.texts, data.sst.test.texts] if data.sst else []
     for key in BASELINES:
         print(f"\n== {display_name(key)} baseline")
-        summary.baselines[key], test_probs[key] = score_baseline(
-            key, data.train, data.val, data.test, seed, data.test_lengths
+        summary.baselines[key], test_probs[key], sst = score_baseline_also(
+            key, data.train, data.val, data.test, seed, data.test_lengths, also
         )
+        for part, p in zip(("dev", "test"), sst):
+            sst_probs[part][key] = p
         print(f"{display_name(key)} test accuracy {summary.baselines[key].test.accuracy:.4f}")
 
 
@@ -265,7 +359,7 @@ def added_to(out: str, summary: RunMetrics, test_ids: list[str], test_probs: dic
     """This run's models added to the run already in ``out`` (--add): its
     models, baseline and options are kept, this run's models replace any of
     the same name. Refused (ValueError) unless both read the same data."""
-    earlier = load_run_metrics(os.path.join(out, "metrics.json"))
+    earlier = load_run_metrics(os.path.join(out, METRICS))
     same = (earlier.data.source, earlier.data.train, earlier.data.val, earlier.data.test, earlier.vocabulary_size)
     if same != (summary.data.source, summary.data.train, summary.data.val, summary.data.test, summary.vocabulary_size):
         raise ValueError(f"--add: the run in {out} read other data or another split; train into another --out.")
@@ -275,19 +369,25 @@ def added_to(out: str, summary: RunMetrics, test_ids: list[str], test_probs: dic
     summary.models = {**earlier.models, **summary.models}
     summary.runs = {**earlier.runs, **summary.runs}
     summary.baselines = summary.baselines or earlier.baselines
+    summary.sentences = earlier.sentences  # the earlier models' SST-2 figures (--add takes no --sst)
     summary.command = f"{earlier.command} && {summary.command}"
     summary.options = {**earlier.options, "added": [*earlier.options.get("added", []), summary.options]}
     return summary, {**saved["probs"], **test_probs}
 
 
-def write_run(out: str, summary: RunMetrics, data: RunData, test_probs: dict) -> None:
-    """The paired tests, then metrics.json, test_predictions.npz, report.md
-    and curves.png, each written whole (a temporary file, then a rename)."""
+def write_run(
+    out: str, summary: RunMetrics, data: TrainingData, test_probs: dict, sst_probs: dict | None = None
+) -> None:
+    """The paired tests, then metrics.json, test_predictions.npz (with --sst,
+    sst_test_predictions.npz), report.md and curves.png, each written whole (a
+    temporary file, then a rename)."""
     add_comparisons(summary, data.test.labels, test_probs, data.test_lengths)
     for c in summary.comparisons:
         print(c.sentence(display_name(c.first), display_name(c.second)))
+    if data.sst is not None:
+        add_sentences(out, summary, data, sst_probs)
     summary.finished = time.strftime("%Y-%m-%d %H:%M:%S")
-    write_run_metrics(os.path.join(out, "metrics.json"), summary)
+    write_run_metrics(os.path.join(out, METRICS), summary)
     save_test_predictions(
         os.path.join(out, PREDICTIONS), data.test.ids, data.test.labels, data.test_lengths, test_probs
     )
@@ -295,10 +395,31 @@ def write_run(out: str, summary: RunMetrics, data: RunData, test_probs: dict) ->
     histories = {name.upper(): m.history for name, m in summary.models.items()}
     plot_curves(os.path.join(out, "curves.png"), histories)
     models = ", ".join(f"{c}.keras" for c in summary.models)
-    print(f"\nWrote {out}/: {models}, metrics.json, {PREDICTIONS}, report.md, curves.png")
+    sst = f", {SST_PREDICTIONS}" if data.sst is not None else ""
+    print(f"\nWrote {out}/: {models}, metrics.json, {PREDICTIONS}{sst}, report.md, curves.png")
 
 
-def new_summary(args: argparse.Namespace, argv: list[str], data: RunData) -> RunMetrics:
+def add_sentences(out: str, summary: RunMetrics, data: TrainingData, sst_probs: dict) -> None:
+    """SST-2's figures in ``summary``, and every model's P(positive) for the test sentences in ``out``."""
+    sst = data.sst
+    summary.sentences = sentence_results(
+        summary,
+        {"dev": sst.dev.labels, "test": sst.test.labels},
+        sst_probs,
+        sst.source,
+        summary.options.get("sst_weight", 0.0),
+        len(sst.train) if data.sst_steps else 0,
+        measured_by=summary.command,
+    )
+    for name, s in summary.sentences.scores.items():
+        print(f"{display_name(name)}: SST-2 dev accuracy {s.dev.accuracy:.4f}, test {s.test.accuracy:.4f}")
+    for c in summary.sentences.comparisons:
+        print(f"SST-2: {c.sentence(display_name(c.first), display_name(c.second))}")
+    lengths = np.array([len(t.split()) for t in sst.test.texts])  # words as typed
+    save_test_predictions(os.path.join(out, SST_PREDICTIONS), sst.test.ids, sst.test.labels, lengths, sst_probs["test"])
+
+
+def new_summary(args: argparse.Namespace, argv: list[str], data: TrainingData) -> RunMetrics:
     return RunMetrics(
         command="python " + " ".join(shlex.quote(x) for x in ["train.py", *argv]),
         finished="",  # set when done
@@ -326,18 +447,23 @@ def start_devices(args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    try:  # --sst first: a wrong folder stops the run before anything is written
+        sst = load_sst(args.sst) if args.sst else None
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     chief = start_devices(args)
     workdir = os.path.join(args.out, "runs")
     os.makedirs(workdir, exist_ok=True)
     try:
-        data = load_data(args)
+        data = load_data(args, sst)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    summary, test_probs = new_summary(args, argv, data), {}
+    summary, test_probs, sst_probs = new_summary(args, argv, data), {}, {"dev": {}, "test": {}}
     try:
         for cell in args.cells:
-            train_cell(args, data, cell, summary, test_probs, workdir)
+            train_cell(args, data, cell, summary, test_probs, workdir, sst_probs)
     except TrainingError as err:
         print(f"error: {err.for_option()}", file=sys.stderr)
         return 3
@@ -350,12 +476,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\nDone: this worker's share of training; the chief wrote the results.")
         return 0
     if args.baseline:
-        fit_baselines(data, args.seed, summary, test_probs)
+        fit_baselines(data, args.seed, summary, test_probs, sst_probs)
     if args.add:
         try:
             summary, test_probs = added_to(args.out, summary, data.test.ids, test_probs)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-    write_run(args.out, summary, data, test_probs)
+    write_run(args.out, summary, data, test_probs, sst_probs)
     return 0

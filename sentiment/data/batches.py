@@ -175,3 +175,29 @@ def _streamed_batches(ids: StreamedIds, labels: np.ndarray, batch_size: int, shu
         .shuffle(SORT_CHUNK, seed=seed, reshuffle_each_iteration=True)
     )
     return batched.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+
+
+def mixed_batches(main: tf.data.Dataset, other: tf.data.Dataset, other_steps: int, seed: int = 0) -> tf.data.Dataset:
+    """Every batch of ``main`` and ``other_steps`` batches of ``other``, in a
+    random order that changes each epoch: a second source of labelled texts
+    (SST's phrases) mixed into IMDB's training with batches of its own.
+
+    Each batch comes whole from one source, so a batch of 7-word phrases is
+    never padded to a 230-word review (and ``other`` sorts its texts by length
+    as ``batches`` does). ``other`` is read as an endless stream: each epoch
+    starts a fresh shuffle of it, so with fewer steps than it holds each epoch
+    sees another sample. Both must give batches of one static size (the traced
+    training step knows it); the result has ``main``'s batches plus
+    ``other_steps`` in every epoch, so the learning-rate schedule counts both.
+    """
+    size, other_size = main.element_spec[0].shape[0], other.element_spec[0].shape[0]
+    if size != other_size:
+        raise ValueError(
+            f"mixed_batches: both sources need batches of one static size; got {size} and {other_size} "
+            "(a source with fewer texts than a batch gives smaller ones)"
+        )
+    steps = int(main.cardinality())
+    choices = np.concatenate([np.zeros(steps, "int64"), np.ones(other_steps, "int64")])
+    order = tf.data.Dataset.from_tensor_slices(choices).shuffle(len(choices), seed=seed, reshuffle_each_iteration=True)
+    mixed = tf.data.Dataset.choose_from_datasets([main, other.repeat()], order)
+    return mixed.apply(tf.data.experimental.assert_cardinality(len(choices))).prefetch(tf.data.AUTOTUNE)

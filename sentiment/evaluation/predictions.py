@@ -10,6 +10,7 @@ from sentiment.core.files import atomic_path
 from sentiment.data.batches import StreamedIds, batches
 
 PREDICTIONS = "test_predictions.npz"  # beside metrics.json
+SST_PREDICTIONS = "sst_test_predictions.npz"  # SST-2's test sentences, where the run was given --sst
 
 
 def save_test_predictions(

@@ -12,9 +12,11 @@ keeps every training run of a cell (``runs``), holds several baselines by
 name (``baselines``, was ``baseline``), ensembles, and the paired tests
 between models (``comparisons``); 4 drops the fields of the training routes
 that were measured and not adopted (``models.*.pretraining``, ``teacher``;
-docs/model_choices.md). Versions 2 and 3 are read as version 4 (a version 2
-file's one baseline becomes ``baselines["tfidf"]``; version 3's dropped
-fields are ignored).
+docs/model_choices.md); 5 adds ``sentences``: every model on SST-2's whole
+sentences (dev and test), with paired tests there too. Versions 2, 3 and 4
+are read as version 5 (a version 2 file's one baseline becomes
+``baselines["tfidf"]``; version 3's dropped fields are ignored; none of them
+has ``sentences``).
 
 No TensorFlow here: the app and the report read it cheaply.
 """
@@ -24,16 +26,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from sentiment.core.files import write_json
+from sentiment.core.schema import from_json
 from sentiment.evaluation.significance import Comparison
 
-SCHEMA_VERSION = 4
-MIGRATES = (2, 3)  # older versions read by converting them
+SCHEMA_VERSION = 5
+MIGRATES = (2, 3, 4)  # older versions read by converting them
 
 
 def run_name(cell: str, seed: int) -> str:
@@ -48,6 +49,9 @@ ENSEMBLE_LABELS = {"ensemble": "ensemble of the kept models", "ensemble_all": "e
 def display_name(key: str) -> str:
     """ "lstm" -> "LSTM", "tfidf" -> "TF-IDF", "ensemble" -> "ensemble of the kept models"."""
     return BASELINE_LABELS.get(key) or ENSEMBLE_LABELS.get(key) or key.upper()
+
+
+METRICS = "metrics.json"  # in a run's folder, beside its models
 
 
 class MetricsFileError(ValueError):
@@ -135,6 +139,29 @@ class EnsembleResult:
 
 
 @dataclass
+class SentenceScores:
+    """One model on SST-2's whole sentences: dev (for choosing) and test (read once)."""
+
+    dev: ClassificationMetrics
+    test: ClassificationMetrics
+
+
+@dataclass
+class SentenceResults:
+    """Sentences people type (SST-2, sentiment.data.sst) beside IMDB's reviews:
+    every model of the run scored on the treebank's whole sentences."""
+
+    source: str  # "SST folder ../shared/data/sst"
+    weight: float  # SST batches per IMDB batch the recurrent models trained on (0: IMDB only)
+    train_phrases: int  # SST training phrases the run could draw from (0: not trained on SST)
+    dev: int  # sentences
+    test: int
+    scores: dict[str, SentenceScores]  # by name, as in test_predictions.npz: cells, runs, baselines, ensembles
+    comparisons: list[Comparison] = field(default_factory=list)  # paired tests on the test sentences
+    measured_by: str = ""  # the command that scored them (train.py, or evaluate afterwards)
+
+
+@dataclass
 class RunMetrics:
     """Everything metrics.json holds."""
 
@@ -150,22 +177,15 @@ class RunMetrics:
     baselines: dict[str, BaselineResult] = field(default_factory=dict)  # by name: tfidf, nbsvm
     ensembles: dict[str, EnsembleResult] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)  # paired tests on the test set
+    sentences: SentenceResults | None = None  # SST-2, where the run was given --sst
 
     def runs_of(self, cell: str) -> list[ModelResult]:
         """Every training run of ``cell`` (one, unless trained with --seeds)."""
         return self.runs.get(cell) or [self.models[cell]]
 
     def comparison(self, first: str, second: str) -> Comparison | None:
-        """The test of ``first`` against ``second`` (either order: the figures turned round)."""
-        for c in self.comparisons:
-            if (c.first, c.second) == (first, second):
-                return c
-            if (c.second, c.first) == (first, second):
-                return Comparison(
-                    first, second, c.n, c.accuracy_second, c.accuracy_first, -c.difference, -c.ci_high, -c.ci_low,
-                    c.only_second, c.only_first, c.p_value,
-                )  # fmt: skip
-        return None
+        """The test of ``first`` against ``second`` on the IMDB test set (either order: the figures turned round)."""
+        return find_comparison(self.comparisons, first, second)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -174,7 +194,20 @@ class RunMetrics:
     def from_dict(cls, data: Any, where: str = "metrics") -> "RunMetrics":
         """The dataclasses from parsed JSON; ``ValueError`` naming the first
         key that is missing or of the wrong type. Unknown keys are ignored."""
-        return _convert(cls, data, where)
+        return from_json(cls, data, where)
+
+
+def find_comparison(comparisons: list[Comparison], first: str, second: str) -> Comparison | None:
+    """The test of ``first`` against ``second`` in ``comparisons`` (either order: the figures turned round)."""
+    for c in comparisons:
+        if (c.first, c.second) == (first, second):
+            return c
+        if (c.second, c.first) == (first, second):
+            return Comparison(
+                first, second, c.n, c.accuracy_second, c.accuracy_first, -c.difference, -c.ci_high, -c.ci_low,
+                c.only_second, c.only_first, c.p_value,
+            )  # fmt: skip
+    return None
 
 
 def write_run_metrics(path: str | os.PathLike, metrics: RunMetrics) -> None:
@@ -209,8 +242,8 @@ def load_run_metrics(path: str | os.PathLike) -> RunMetrics:
         )
     if version == 2:
         data = _from_version_2(data)
-    elif version == 3:
-        data = {**data, "version": SCHEMA_VERSION}  # its dropped fields are unknown keys now: ignored
+    elif version in (3, 4):
+        data = {**data, "version": SCHEMA_VERSION}  # version 3's dropped fields are unknown keys now: ignored
     elif version != SCHEMA_VERSION:
         raise MetricsFileError(
             path,
@@ -224,55 +257,8 @@ def load_run_metrics(path: str | os.PathLike) -> RunMetrics:
 
 
 def _from_version_2(data: dict) -> dict:
-    """A version-2 metrics.json as version 4: its one baseline becomes ``baselines["tfidf"]``."""
+    """A version-2 metrics.json as version 5: its one baseline becomes ``baselines["tfidf"]``."""
     data = {**data, "version": SCHEMA_VERSION}
     baseline = data.pop("baseline", None)
     data["baselines"] = {} if baseline is None else {"tfidf": baseline}
     return data
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    """``value`` (parsed JSON) checked against the type ``tp`` and made into it."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (tp,) = [a for a in args if a is not type(None)]
-        return _convert(tp, value, where)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {_kind(value)}")
-        hints = typing.get_type_hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                kwargs[f.name] = _convert(hints[f.name], value[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ValueError(f"{where}.{f.name} is missing")
-        return tp(**kwargs)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list, got {_kind(value)}")
-        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object, got {_kind(value)}")
-        return {k: _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
-    # JSON has one kind of number: an int is a float too (kept as it is, so
-    # figures round-trip exactly), but a float is no int, and a bool is neither.
-    wanted = {float: (int, float), int: (int,), str: (str,), bool: (bool,)}[tp]
-    if not isinstance(value, wanted) or (tp is not bool and isinstance(value, bool)):
-        raise ValueError(f"{where}: expected {_NAMES[tp]}, got {_kind(value)}")
-    return value
-
-
-_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sentiment.core.files import atomic_path, write_text
 from sentiment.evaluation.results import RunMetrics, display_name
+from sentiment.evaluation.sentences import PUBLISHED
 from sentiment.evaluation.significance import format_p, mean_std
 from sentiment.network.cells import CELLS
 
@@ -72,6 +73,7 @@ def report_markdown(summary: RunMetrics) -> str:
         *repeats_markdown(summary),
         *ensembles_markdown(summary),
         *comparisons_markdown(summary),
+        *sentences_markdown(summary),
         *cost_markdown(summary),
         "",
         "Confusion matrices (rows: true negative/positive; columns: predicted negative/positive):",
@@ -154,6 +156,50 @@ def comparisons_markdown(summary: RunMetrics) -> list[str]:
             f"| {format_p(c.p_value)} |"
         )
     lines += ["", *(f"- {c.sentence(display_name(c.first), display_name(c.second))}" for c in summary.comparisons)]
+    return lines
+
+
+def sentences_markdown(summary: RunMetrics) -> list[str]:
+    """SST-2: each model on whole sentences beside its IMDB test accuracy, the
+    published figures of models trained on SST, and the paired tests there."""
+    sst = summary.sentences
+    if sst is None:
+        return []
+    imdb = {name: m.test.accuracy for name, m in summary.models.items()}
+    imdb.update({k: b.test.accuracy for k, b in summary.baselines.items()})
+    imdb.update({k: e.test.accuracy for k, e in summary.ensembles.items()})
+    trained = (
+        f"the recurrent models trained on IMDB and {sst.train_phrases:,} SST phrases ({sst.weight:g} SST batches "
+        "per IMDB batch); the baselines on IMDB alone"
+        if sst.weight
+        else "every model trained on IMDB alone"
+    )
+    lines = [
+        "",
+        "## Sentences people type: SST-2",
+        "",
+        f"The Stanford Sentiment Treebank's whole sentences ({sst.source}; neutral ones dropped): "
+        f"{sst.dev:,} dev and {sst.test:,} test sentences, {trained}. Dev is for choosing between runs; "
+        "test is read once, as IMDB's is.",
+        "",
+        "| model | IMDB test accuracy | SST-2 dev accuracy | SST-2 test accuracy | SST-2 test F1 "
+        "| SST-2 test ROC-AUC |",
+        "|---|---|---|---|---|---|",
+    ]
+    shown = [*summary.models, *summary.baselines, *summary.ensembles]
+    for name in [n for n in shown if n in sst.scores]:
+        s = sst.scores[name]
+        lines.append(
+            f"| {display_name(name)} | {_pct(imdb.get(name))} | {_pct(s.dev.accuracy)} | {_pct(s.test.accuracy)} "
+            f"| {_pct(s.test.f1)} | {_auc(s.test.roc_auc)} |"
+        )
+    for model, paper, accuracy in PUBLISHED:
+        lines.append(f"| {model} ({paper}), trained on SST: published | | | {100 * accuracy:.1f}% | | |")
+    if sst.comparisons:
+        lines += ["", f"Paired tests on the {sst.test:,} test sentences (as above):", ""]
+        lines += [f"- {c.sentence(display_name(c.first), display_name(c.second))}" for c in sst.comparisons]
+    if sst.measured_by:
+        lines += ["", f"Measured by `{sst.measured_by}`."]
     return lines
 
 

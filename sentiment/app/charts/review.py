@@ -254,7 +254,9 @@ def attribution_text(tokens: list[str], scores: np.ndarray, start: int = 0, end:
 
 def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
     """One row per kept model and per baseline: test figures, size, cost; with
-    repeated runs (--seeds), the mean ± std of test accuracy over them too."""
+    repeated runs (--seeds), the mean ± std of test accuracy over them too;
+    where the run was scored on SST-2, its test accuracy on those sentences."""
+    sentences = metrics.sentences.scores if metrics.sentences else {}
     rows = []
     for name, m in metrics.models.items():
         runs = metrics.runs_of(name)
@@ -263,6 +265,7 @@ def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
             {
                 "model": name.upper(),
                 "accuracy": m.test.accuracy,
+                "SST-2 accuracy": sentences[name].test.accuracy if name in sentences else None,
                 "runs": len(runs),
                 "mean accuracy": mean,
                 "± std": std,
@@ -278,6 +281,7 @@ def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
             {
                 "model": f"{display_name(key)} baseline",
                 "accuracy": b.test.accuracy,
+                "SST-2 accuracy": sentences[key].test.accuracy if key in sentences else None,
                 "runs": 1,
                 "mean accuracy": b.test.accuracy,
                 "± std": None,
@@ -289,6 +293,8 @@ def comparison_frame(metrics: RunMetrics) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
+    if not sentences:
+        frame = frame.drop(columns="SST-2 accuracy", errors="ignore")
     if not frame.empty:  # whole epochs; the baseline has none (<NA>, not NaN making the column float)
         frame["epochs"] = pd.array([r["epochs"] for r in rows], dtype="Int64")
     return frame
