@@ -140,7 +140,7 @@ def test_mixed_batches_keep_each_source_in_batches_of_its_own():
     short_ids = [np.full(3 + i % 4, 9) for i in range(200)]  # "phrases", label 0
     main = batches(long_ids, np.ones(96, "int32"), 16, shuffle=True, seed=1)
     other = batches(short_ids, np.zeros(200, "int32"), 16, shuffle=True, seed=1)
-    mixed = mixed_batches(main, other, 9, seed=1)  # 6 batches of reviews, 9 of phrases
+    mixed = mixed_batches(main, (other, 9), seed=1)  # 6 batches of reviews, 9 of phrases
     assert int(mixed.cardinality()) == 15
     epochs = []
     for _ in range(2):
@@ -154,7 +154,7 @@ def test_mixed_batches_keep_each_source_in_batches_of_its_own():
         epochs.append(sources)
     assert epochs[0] != epochs[1]  # another order each epoch
     with pytest.raises(ValueError, match="one static size; got 16 and 8"):
-        mixed_batches(main, batches(short_ids, np.zeros(200, "int32"), 8, shuffle=True), 3)
+        mixed_batches(main, (batches(short_ids, np.zeros(200, "int32"), 8, shuffle=True), 3))
 
 
 def test_sentence_results_round_trip_and_are_reported(tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from sentiment.analysis.edits import align, changed, nothing_to_compare
-from sentiment.experiments import lexicon, suite, suite_results
+from sentiment.data import lexicon
+from sentiment.experiments import suite, suite_results
 from sentiment.experiments.suite import Case, build_suite
 from sentiment.experiments.suite_results import run_suite
 from sentiment.reporting.suite_section import suite_markdown

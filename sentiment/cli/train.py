@@ -41,7 +41,8 @@ from sentiment.cli.scoring import score_baseline_also
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
 from sentiment.data.batches import adaptable, batches, mixed_batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
-from sentiment.data.splits import DataError, Split, limit, train_val_split
+from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_rows
+from sentiment.data.splits import DataError, Split, concatenated, limit, train_val_split
 from sentiment.data.sst import SST, load_sst
 from sentiment.data.tables import TableConfig
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
@@ -111,6 +112,17 @@ class RunConfig:
         "phrases of similar length (0: SST is only scored on)",
         flag=False,  # a recipe's setting: configs/sst.toml; --sst is the flag a run needs
     )
+    rules: list[str] = option(
+        default_factory=list,
+        help="training sentences made by rule (sentiment/data/rules.py): negation (a sentence of the training "
+        'reviews and its negation), contrast ("X, but Y", labelled as Y)',
+        flag=False,  # a recipe's setting, like sst_weight
+    )
+    rule_weight: float = option(
+        0.0,
+        "batches of the rules' sentences per IMDB batch in each epoch, each batch all rule sentences",
+        flag=False,
+    )
 
     def validate(self) -> "RunConfig":
         if not 0 < self.val_fraction < 1:
@@ -124,6 +136,19 @@ class RunConfig:
         if self.sst_weight and not self.sst:
             raise ConfigError(
                 "sst_weight", "needs sst (--sst: the treebank's folder) to draw phrases from", self.sst_weight
+            )
+        unknown = [r for r in self.rules if r not in RULES]
+        if unknown:
+            raise ConfigError(
+                "rules", f"has no rule {', '.join(map(repr, unknown))}; the rules are {', '.join(RULES)}", self.rules
+            )
+        if self.rule_weight < 0:
+            raise ConfigError("rule_weight", "must be >= 0", self.rule_weight)
+        if bool(self.rules) != bool(self.rule_weight):
+            raise ConfigError(
+                "rule_weight",
+                "and rules go together: a weight > 0 needs rules to draw from, and rules need a weight",
+                self.rule_weight,
             )
         if self.sst and self.add:
             raise ConfigError(
@@ -201,6 +226,9 @@ class TrainingData:
     sst: SST | None = None  # --sst: SST-2's phrases and sentences
     sst_ids: dict[str, list] = dataclasses.field(default_factory=dict)  # "train" (if mixed in), "dev", "test"
     sst_steps: int = 0  # SST batches in each epoch (sst_weight)
+    rules: Split | None = None  # the training rules' sentences (rules, rule_weight)
+    rule_ids: list = dataclasses.field(default_factory=list)
+    rule_steps: int = 0  # rule batches in each epoch
 
 
 def load_data(args: argparse.Namespace, sst: SST | None = None) -> TrainingData:
@@ -226,6 +254,8 @@ def load_data(args: argparse.Namespace, sst: SST | None = None) -> TrainingData:
     data = TrainingData(train, val, test, summary, vocabulary, ids, token_counts(test.texts, vectorizer))
     if sst is not None:
         with_sst(data, sst, args, to_ids)
+    if args.rules:
+        with_rules(data, args, to_ids)
     return data
 
 
@@ -250,14 +280,46 @@ def with_sst(data: TrainingData, sst: SST, args: argparse.Namespace, to_ids) -> 
     print(f"  {note}")
 
 
+def with_rules(data: TrainingData, args: argparse.Namespace, to_ids) -> None:
+    """The training rules' sentences (sentiment/data/rules.py) tokenized into
+    ``data``: negation from the training reviews' sentences; contrast joins
+    two labelled sentences of opposite verdicts, drawn from the negation
+    rule's sentences and, with --sst, SST's whole training sentences."""
+    if not isinstance(data.train.texts, (list, tuple)):
+        raise DataError("rules: a streamed table's reviews are read once per pass; train on a smaller table")
+    negation = negation_rows(data.train.texts, seed=args.seed)
+    made = {"negation": negation}
+    if "contrast" in args.rules:
+        pool = negation if data.sst is None else concatenated(negation, data.sst.train_sentences)
+        made["contrast"] = contrast_rows(pool, min(CONTRAST_ROWS, len(data.train)), seed=args.seed)
+    rows = concatenated(*(made[rule] for rule in args.rules))
+    size = min(args.batch_size, len(data.train))
+    if len(rows) < size:
+        raise DataError(
+            f"rules {', '.join(args.rules)}: {len(rows)} sentences from {len(data.train)} training reviews, "
+            f"fewer than one batch of {size}; train on more reviews (--limit) or lower --batch-size."
+        )
+    data.rules, data.rule_ids = rows, token_ids(rows.texts, to_ids)
+    data.rule_steps = max(1, round(args.rule_weight * -(-len(data.train) // size)))
+    counts = ", ".join(f"{len(made[rule]):,} {rule}" for rule in args.rules)
+    note = f"Rules: {counts} sentences; {data.rule_steps:,} batches of them in each epoch"
+    data.summary.notes = [*data.summary.notes, note]
+    print(f"  {note}")
+
+
 def training_batches(args, data: TrainingData, seed: int):
-    """IMDB's training batches, and with sst_weight SST's phrases in batches of their own among them."""
+    """IMDB's training batches, and SST's phrases (sst_weight) and the rules'
+    sentences (rule_weight) in batches of their own among them."""
     train_ds = batches(data.ids["train"], data.train.labels, args.batch_size, shuffle=True, seed=seed)
-    if not data.sst_steps:
-        return train_ds
-    size = min(args.batch_size, len(data.train))  # IMDB's static batch size: SST's batches match it
-    phrases = batches(data.sst_ids["train"], data.sst.train.labels, size, shuffle=True, seed=seed)
-    return mixed_batches(train_ds, phrases, data.sst_steps, seed)
+    size = min(args.batch_size, len(data.train))  # IMDB's static batch size: the others match it
+    others = []
+    if data.sst_steps:
+        others.append(
+            (batches(data.sst_ids["train"], data.sst.train.labels, size, shuffle=True, seed=seed), data.sst_steps)
+        )
+    if data.rule_steps:
+        others.append((batches(data.rule_ids, data.rules.labels, size, shuffle=True, seed=seed), data.rule_steps))
+    return mixed_batches(train_ds, *others, seed=seed) if others else train_ds
 
 
 def train_once(

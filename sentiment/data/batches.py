@@ -177,27 +177,30 @@ def _streamed_batches(ids: StreamedIds, labels: np.ndarray, batch_size: int, shu
     return batched.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
 
-def mixed_batches(main: tf.data.Dataset, other: tf.data.Dataset, other_steps: int, seed: int = 0) -> tf.data.Dataset:
-    """Every batch of ``main`` and ``other_steps`` batches of ``other``, in a
-    random order that changes each epoch: a second source of labelled texts
-    (SST's phrases) mixed into IMDB's training with batches of its own.
+def mixed_batches(main: tf.data.Dataset, *others: tuple[tf.data.Dataset, int], seed: int = 0) -> tf.data.Dataset:
+    """Every batch of ``main`` and, for each ``(other, steps)``, ``steps``
+    batches of ``other``, in a random order that changes each epoch: more
+    sources of labelled texts (SST's phrases, the training rules' sentences)
+    mixed into IMDB's training with batches of their own.
 
     Each batch comes whole from one source, so a batch of 7-word phrases is
-    never padded to a 230-word review (and ``other`` sorts its texts by length
-    as ``batches`` does). ``other`` is read as an endless stream: each epoch
-    starts a fresh shuffle of it, so with fewer steps than it holds each epoch
-    sees another sample. Both must give batches of one static size (the traced
-    training step knows it); the result has ``main``'s batches plus
-    ``other_steps`` in every epoch, so the learning-rate schedule counts both.
+    never padded to a 230-word review (and each source sorts its texts by length
+    as ``batches`` does). Every other source is read as an endless stream: each
+    epoch starts a fresh shuffle of it, so with fewer steps than it holds each
+    epoch sees another sample. All must give batches of one static size (the
+    traced training step knows it); the result has ``main``'s batches plus
+    every source's steps in each epoch, so the learning-rate schedule counts them all.
     """
-    size, other_size = main.element_spec[0].shape[0], other.element_spec[0].shape[0]
-    if size != other_size:
-        raise ValueError(
-            f"mixed_batches: both sources need batches of one static size; got {size} and {other_size} "
-            "(a source with fewer texts than a batch gives smaller ones)"
-        )
-    steps = int(main.cardinality())
-    choices = np.concatenate([np.zeros(steps, "int64"), np.ones(other_steps, "int64")])
+    size = main.element_spec[0].shape[0]
+    for other, _ in others:
+        if other.element_spec[0].shape[0] != size:
+            got = other.element_spec[0].shape[0]
+            raise ValueError(
+                f"mixed_batches: every source needs batches of one static size; got {size} and {got} "
+                "(a source with fewer texts than a batch gives smaller ones)"
+            )
+    counts = [int(main.cardinality()), *(steps for _, steps in others)]
+    choices = np.concatenate([np.full(n, k, "int64") for k, n in enumerate(counts)])
     order = tf.data.Dataset.from_tensor_slices(choices).shuffle(len(choices), seed=seed, reshuffle_each_iteration=True)
-    mixed = tf.data.Dataset.choose_from_datasets([main, other.repeat()], order)
+    mixed = tf.data.Dataset.choose_from_datasets([main, *(other.repeat() for other, _ in others)], order)
     return mixed.apply(tf.data.experimental.assert_cardinality(len(choices))).prefetch(tf.data.AUTOTUNE)

@@ -38,6 +38,12 @@ class Split:
         )
 
 
+def concatenated(*splits: Split) -> Split:
+    """One Split of ``splits``' texts, labels and ids in order (groups are dropped: they name movies of one source)."""
+    ids = [i for s in splits for i in (s.ids or [""] * len(s))]
+    return Split([t for s in splits for t in s.texts], np.concatenate([s.labels for s in splits]), ids=ids)
+
+
 @dataclass
 class Reviews:
     """The training and test reviews of one source (IMDB, or a table of your own)."""

@@ -55,13 +55,16 @@ class Tree:
 
 @dataclass
 class SST:
-    """SST-2: the training phrases, and the dev and test sentences, as `Split`s (1 positive, 0 negative)."""
+    """SST-2: the training phrases, and the dev and test sentences, as `Split`s
+    (1 positive, 0 negative); and the training trees' whole sentences, which
+    the contrast rule joins (sentiment/data/rules.py)."""
 
     train: Split
     dev: Split
     test: Split
     source: str
     notes: list[str] = field(default_factory=list)
+    train_sentences: Split | None = None
 
 
 def parse_tree(line: str, where: str = "tree") -> Tree:
@@ -197,8 +200,9 @@ def load_sst(folder: str | os.PathLike, flag: str = "--sst") -> SST:
     the training phrases, the dev and test sentences. ``DataError`` where a
     file is missing or not the treebank's format."""
     paths = check_sst(folder, flag)
-    train, conflicted = phrases(read_trees(paths["train"]), "train")
+    train_trees = read_trees(paths["train"])
+    train, conflicted = phrases(train_trees, "train")
     dev, test = (sentences(read_trees(paths[name]), name) for name in ("dev", "test"))
     disagree = f"{conflicted:,} training phrases dropped: nodes of the same text disagree on its class"
     notes = [disagree] if conflicted else []
-    return SST(train, dev, test, f"SST folder {os.fspath(folder)}", notes)
+    return SST(train, dev, test, f"SST folder {os.fspath(folder)}", notes, sentences(train_trees, "train"))

@@ -1,6 +1,6 @@
 """What flips a verdict: a behavioural test suite in the manner of CheckList
 (Ribeiro, Wu, Guestrin and Singh 2020), generated from templates and the word
-lists of `sentiment.experiments.lexicon`.
+lists of `sentiment.data.lexicon`.
 
 Each case tests one capability (negation, contrast, intensity, invariance,
 direction) in one of CheckList's three ways:
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sentiment.experiments import lexicon
+from sentiment.data import lexicon
 
 CAPABILITIES = ("negation", "contrast", "intensity", "invariance", "direction")
 TESTS = ("label", "same", "up", "down")

@@ -4,7 +4,8 @@ fills its templates with, written for it before any model was scored on them.
 Every list is split in two by `halves`: the suite is scored on the first half
 (even positions) only; the second half (odd positions) is kept for anything
 trained on template sentences, so that a model is never scored on a word it
-was trained on in that slot.
+was trained on in that slot (the training rules of `sentiment.data.rules`
+read the second half).
 """
 
 from __future__ import annotations
