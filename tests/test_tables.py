@@ -11,7 +11,8 @@ from conftest import TINY_REVIEWS, TINY_SIZE, run_train, write_aclimdb
 from sentiment.data.batches import StreamedIds, batches, text_batches, token_ids
 from sentiment.data.imdb import check_source, load_reviews
 from sentiment.data.splits import DataError, clean, limit, train_val_split
-from sentiment.data.tables import TableConfig, TableTexts, load_table
+from sentiment.data.table_texts import TableTexts
+from sentiment.data.tables import TableConfig, load_table
 
 # Twelve films, two reviews each (one of each class); texts repeat, ids do not.
 ROWS = [

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from sentiment.cli.scoring import predict_texts, refit_baseline_on, score_baseline
+from sentiment.cli.scoring import refit_baseline_on, score_baseline
 from sentiment.data.batches import token_counts
 from sentiment.data.sst import load_sst
 from sentiment.evaluation.metrics import add_comparisons, classification_metrics
@@ -30,6 +30,7 @@ from sentiment.evaluation.predictions import (
     PREDICTIONS,
     SST_PREDICTIONS,
     load_test_predictions,
+    predict_texts,
     save_test_predictions,
 )
 from sentiment.evaluation.results import METRICS, RunMetrics, run_name, write_run_metrics

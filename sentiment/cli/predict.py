@@ -53,7 +53,7 @@ from sentiment.core.files import atomic_path
 from sentiment.core.startup import load_tensorflow
 from sentiment.data.imdb import CLASSES
 from sentiment.data.splits import DataError
-from sentiment.data.tables import FORMATS, Row, read_rows, unit
+from sentiment.data.table_rows import FORMATS, Row, read_rows, unit
 from sentiment.evaluation.results import METRICS
 
 WINDOW = 8  # batches read, sorted by length and predicted together

@@ -8,12 +8,9 @@ from dataclasses import asdict
 
 import numpy as np
 
-from sentiment.data.batches import token_ids
 from sentiment.data.splits import Split
 from sentiment.evaluation.metrics import classification_metrics
-from sentiment.evaluation.predictions import predict_token_ids
 from sentiment.evaluation.results import BaselineResult
-from sentiment.network.model import classifier_of, text_to_ids
 from sentiment.training.baselines import BASELINES, refit
 
 
@@ -53,8 +50,3 @@ def refit_baseline_on(key: str, recorded: BaselineResult, train: Split, val: Spl
             "in metrics.json: not the data the run was trained on; pass its --data."
         )
     return [fitted.predict_proba(list(texts))[:, 1] for texts in also]
-
-
-def predict_texts(model, texts) -> np.ndarray:
-    """A full model's P(positive) for each of ``texts`` (a list, or a streamed table's texts)."""
-    return predict_token_ids(classifier_of(model), token_ids(texts, text_to_ids(model)))

@@ -15,8 +15,8 @@ import os
 import sys
 import time
 
-from sentiment.cli.scoring import predict_texts
 from sentiment.core.files import file_hash, write_json
+from sentiment.evaluation.predictions import predict_texts
 from sentiment.experiments import suite, suite_results
 from sentiment.reporting.report import write_report
 from sentiment.reporting.suite_section import suite_markdown

@@ -26,7 +26,8 @@ import tarfile
 import numpy as np
 
 from sentiment.data.splits import DataError, Reviews, Split, clean
-from sentiment.data.tables import FORMATS, load_table, table_format
+from sentiment.data.table_rows import FORMATS, table_format
+from sentiment.data.tables import load_table
 
 SPLITS = ("train", "test")
 CLASSES = ("neg", "pos")  # label 0, 1

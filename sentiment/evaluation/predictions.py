@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from sentiment.core.files import atomic_path
-from sentiment.data.batches import StreamedIds, batches
+from sentiment.data.batches import StreamedIds, batches, token_ids
+from sentiment.network.model import classifier_of, text_to_ids
 
 PREDICTIONS = "test_predictions.npz"  # beside metrics.json
 SST_PREDICTIONS = "sst_test_predictions.npz"  # SST-2's test sentences, where the run was given --sst
@@ -59,3 +60,9 @@ def predict_token_ids(classifier, ids: list[np.ndarray], batch_size: int = 256) 
     probs = np.empty_like(in_order)
     probs[order] = in_order
     return probs
+
+
+def predict_texts(model, texts) -> np.ndarray:
+    """A full model's P(positive) for each of ``texts`` (a list, or a streamed
+    table's texts): tokenized once, then predicted in batches sorted by length."""
+    return predict_token_ids(classifier_of(model), token_ids(texts, text_to_ids(model)))

@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sentiment.evaluation.predictions import predict_texts
 from sentiment.experiments.memory_results import TaskSettings
 from sentiment.network.cells import CELLS as NETWORK_CELLS
 from sentiment.network.model import EMBEDDING, ModelConfig, build_classifier
@@ -211,7 +212,7 @@ def neutral_for(models: list[keras.Model], pool: list[str], seed: int = 0, at_le
         pool = [pool[i] for i in np.sort(rng.choice(len(pool), NEUTRAL_SAMPLE, replace=False))]
     if not models:
         return pool
-    worst = np.max([np.abs(probabilities(m, pool) - 0.5) for m in models], axis=0)
+    worst = np.max([np.abs(predict_texts(m, pool) - 0.5) for m in models], axis=0)
     inside = np.flatnonzero(worst <= MODEL_BAND)
     if len(inside) < at_least:
         inside = np.argsort(worst, kind="stable")[:at_least]
@@ -258,12 +259,6 @@ def separation(p: np.ndarray, positive: np.ndarray) -> float | None:
     return float(greater)
 
 
-def probabilities(model: keras.Model, texts: list[str], batch: int = 64) -> np.ndarray:
-    """P(positive) of each text, ``batch`` texts at a time."""
-    parts = [model.predict_on_batch(tf.constant(texts[i : i + batch]))[:, 0] for i in range(0, len(texts), batch)]
-    return np.concatenate(parts) if parts else np.zeros(0, "float32")
-
-
 def pushed_away(
     model: keras.Model, reader, texts: list[str], labels: np.ndarray, pool: list[str],
     lengths=LENGTHS, reviews: int = 500,
@@ -282,14 +277,14 @@ def pushed_away(
     for n in lengths:
         fillers = [filler(pool, n, np.random.default_rng([SAMPLE_SEED, int(i), n])) for i in chosen]
         for order, after in (("after", True), ("before", False)):
-            p = probabilities(model, [pushed(texts[i], f, after) for i, f in zip(chosen, fillers)])
+            p = predict_texts(model, [pushed(texts[i], f, after) for i, f in zip(chosen, fillers)])
             row = {"tokens": n, "accuracy": None, "auc": None}  # None: no review was chosen
             if len(p):
                 row["accuracy"] = float(np.mean((p >= 0.5) == truth))
                 row["auc"] = separation(p, truth)
             out[order].append(row)
         if n and fillers:
-            alone = probabilities(model, fillers[:200])
+            alone = predict_texts(model, fillers[:200])
             out["filler_alone"].append(
                 {"tokens": n, "mean": float(alone.mean()), "positive": float((alone >= 0.5).mean())}
             )
