@@ -124,6 +124,40 @@ def tiny_model(request, tiny_vocab):
     return build_model(config, tiny_vocab)
 
 
+def train_py_exit(*args, timeout=300) -> tuple[int, bool, str]:
+    """train.py run until it exits, in a fresh interpreter: (its exit status,
+    whether TensorFlow had been imported by then, stderr). For the checks
+    that must stop a run before anything heavy starts."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['train.py', *{[str(a) for a in args]!r}]\n"
+        "try:\n    runpy.run_path('train.py', run_name='__main__')\n"
+        "except SystemExit as exit:\n    print(exit.code, 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    words = result.stdout.split()[-2:]
+    assert len(words) == 2, result.stdout + result.stderr
+    return int(words[0]), words[1] == "True", result.stderr
+
+
+def run_predict(args, stdin: bytes | None = None, monkeypatch=None) -> tuple[int, str]:
+    """`python -m sentiment predict` in this process: (exit status, stderr)."""
+    import io
+
+    from sentiment.cli import predict
+
+    err = io.StringIO()
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    old = sys.stderr
+    sys.stderr = err
+    try:
+        code = predict.main([str(a) for a in args])
+    finally:
+        sys.stderr = old
+    return code, err.getvalue()
+
+
 def run_train(*args, timeout=600):
     """Runs train.py in a subprocess, as a user would. Without an ``--out`` it
     writes to a temporary folder, never to the committed saved_models/."""

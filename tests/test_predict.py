@@ -1,7 +1,6 @@
 """Batch prediction (python -m sentiment predict): inputs, bad rows, outputs; a fake model in the quick tests."""
 
 import csv
-import io
 import json
 import os
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_predict
 from sentiment.cli import predict
 
 
@@ -44,20 +43,6 @@ def fake_models(monkeypatch, tmp_path):
     return folder, loaded
 
 
-def run_main(args, stdin=None, monkeypatch=None):
-    """predict.main in this process: (exit status, stderr)."""
-    err = io.StringIO()
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    old = sys.stderr
-    sys.stderr = err
-    try:
-        code = predict.main([str(a) for a in args])
-    finally:
-        sys.stderr = old
-    return code, err.getvalue()
-
-
 def test_every_row_comes_back_in_order_bad_ones_with_their_error(tmp_path, fake_models):
     folder, loaded = fake_models
     text = tmp_path / "reviews.txt"
@@ -65,7 +50,7 @@ def test_every_row_comes_back_in_order_bad_ones_with_their_error(tmp_path, fake_
     lines[3], lines[10], lines[599] = b"", b"  \t", b"caf\xe9 au lait"  # empty, blank, Latin-1
     text.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "p.csv"
-    code, err = run_main([text, "--out", out, "--models", folder, "--batch-size", "16"])
+    code, err = run_predict([text, "--out", out, "--models", folder, "--batch-size", "16"])
     assert code == 0, err
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -90,7 +75,7 @@ def test_csv_and_jsonl_inputs_and_a_jsonl_output(tmp_path, fake_models):
     table = tmp_path / "in.csv"
     table.write_text('id,review\n1,"a fine, long\nreview"\n2,\n3\n', encoding="utf-8")
     out = tmp_path / "p.jsonl"
-    code, err = run_main([table, "--text-column", "review", "--out", out, "--models", folder, "--with-text"])
+    code, err = run_predict([table, "--text-column", "review", "--out", out, "--models", folder, "--with-text"])
     assert code == 0, err
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["line"] for r in records] == [2, 4, 5]  # the line a record starts on
@@ -99,7 +84,7 @@ def test_csv_and_jsonl_inputs_and_a_jsonl_output(tmp_path, fake_models):
     assert "no value for 'review'" in records[2]["error"]
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_bytes(b'{"review": "good"}\n{"text": "x"}\n[1]\n{"review": 7}\n{"review": "b\xffd"}\n')
-    code, err = run_main([jsonl, "--text-column", "review", "--out", out, "--models", folder])
+    code, err = run_predict([jsonl, "--text-column", "review", "--out", out, "--models", folder])
     errors = [json.loads(line)["error"] for line in out.read_text().splitlines()]
     assert errors[0] is None and errors[1] == "no 'review' field" and "not a JSON object" in errors[2]
     assert "not a string" in errors[3] and "column 'review': not UTF-8" in errors[4]
@@ -107,7 +92,7 @@ def test_csv_and_jsonl_inputs_and_a_jsonl_output(tmp_path, fake_models):
 
 def test_stdin_to_stdout_and_one_chosen_model(tmp_path, fake_models, monkeypatch, capsys):
     folder, loaded = fake_models
-    code, err = run_main(
+    code, err = run_predict(
         ["-", "--out", "-", "--model", folder / "lstm.keras"],
         stdin=b"short\na longer review\n",
         monkeypatch=monkeypatch,
@@ -134,7 +119,7 @@ def test_what_stops_a_run_is_a_clear_error_and_no_output(tmp_path, fake_models, 
     (tmp_path / "in.txt").write_text("good\n")
     (tmp_path / "empty").mkdir()
     models = [] if "--models" in args else ["--models", str(folder)]
-    code, err = run_main([*args, *models])
+    code, err = run_predict([*args, *models])
     assert code == 2 and message in err
     assert not (tmp_path / "p.csv").exists() and not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
 

@@ -1,7 +1,6 @@
 """python -m sentiment predict in NumPy (the default) and in Keras: the same output, and which engine runs what."""
 
 import csv
-import io
 import os
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, committed
+from conftest import ROOT, committed, run_predict
 from sentiment.cli import predict
 
 TEXTS = [
@@ -43,17 +42,6 @@ def keras_loads(monkeypatch):
     return loaded
 
 
-def run_main(args):
-    """predict.main in this process: (exit status, stderr)."""
-    err, old = io.StringIO(), sys.stderr
-    sys.stderr = err
-    try:
-        code = predict.main([str(a) for a in args])
-    finally:
-        sys.stderr = old
-    return code, err.getvalue()
-
-
 def read_csv(path):
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -70,7 +58,7 @@ def test_numpy_engine_writes_the_committed_models_keras_predictions(committed_mo
     name = committed_model.name.split("_")[0]
     out = tmp_path / "p.csv"
     args = [write_texts(tmp_path / "in.txt"), "--out", out, "--model", committed(f"{name}.keras"), "--engine", "numpy"]
-    code, err = run_main(args)
+    code, err = run_predict(args)
     assert code == 0, err
     assert keras_loads == [] and "in NumPy" in err
     rows = read_csv(out)
@@ -89,7 +77,7 @@ def test_auto_runs_a_model_numpy_cannot_read_in_keras_and_says_so(tmp_path, kera
     shutil.copy(committed("lesson/elman.keras"), folder / "elman.keras")
     (folder / "odd.keras").write_bytes(b"a model of another kind")
     out = tmp_path / "p.csv"
-    code, err = run_main([write_texts(tmp_path / "in.txt"), "--out", out, "--models", folder])
+    code, err = run_predict([write_texts(tmp_path / "in.txt"), "--out", out, "--models", folder])
     assert code == 0, err
     assert keras_loads == ["odd.keras"]
     assert f"{folder / 'odd.keras'} is not a .keras file" in err and "Running it in Keras (TensorFlow) instead" in err
@@ -102,11 +90,13 @@ def test_auto_runs_a_model_numpy_cannot_read_in_keras_and_says_so(tmp_path, kera
 def test_engine_numpy_refuses_what_it_cannot_read_and_engine_keras_uses_keras(tmp_path, keras_loads):
     (tmp_path / "odd.keras").write_bytes(b"a model of another kind")
     texts = write_texts(tmp_path / "in.txt")
-    code, err = run_main([texts, "--out", tmp_path / "p.csv", "--model", tmp_path / "odd.keras", "--engine", "numpy"])
+    code, err = run_predict(
+        [texts, "--out", tmp_path / "p.csv", "--model", tmp_path / "odd.keras", "--engine", "numpy"]
+    )
     assert code == 2 and "odd.keras is not a .keras file" in err and "--engine keras" in err
     assert not (tmp_path / "p.csv").exists() and keras_loads == []
     elman = committed("lesson/elman.keras")
-    code, err = run_main([texts, "--out", tmp_path / "p.csv", "--model", elman, "--engine", "keras"])
+    code, err = run_predict([texts, "--out", tmp_path / "p.csv", "--model", elman, "--engine", "keras"])
     assert code == 0 and keras_loads == ["elman.keras"] and "in Keras" in err
 
 

@@ -4,13 +4,11 @@ and the runs and re-evaluations that read them."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY_SIZE, run_train, write_aclimdb
+from conftest import ROOT, TINY_SIZE, run_train, train_py_exit, write_aclimdb
 from sentiment.data.splits import DataError
 from sentiment.data.sst import check_sst, detokenize, load_sst, parse_tree, phrases, sentences
 
@@ -245,18 +243,10 @@ def test_a_run_given_no_treebank_stops_before_anything_is_written(where, tmp_pat
     if where == "config":  # not seen before TensorFlow loads: the run itself stops before writing
         (tmp_path / "run.toml").write_text(f"sst = {str(tmp_path / 'nowhere')!r}\nsst_weight = 1.0\n")
         sst = ["--config", str(tmp_path / "run.toml")]
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['train.py', *{sst!r}, '--out', {str(out)!r}, '--epochs', '1']\n"
-        "try:\n    runpy.run_path('train.py', run_name='__main__')\n"
-        "except SystemExit as exit:\n    print(exit.code, 'tensorflow' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.stdout.split()[-2:] == ["2", "False" if where == "flag" else "True"], result.stdout + result.stderr
-    assert f"--sst {tmp_path / 'nowhere'}: no such folder (looked for {tmp_path / 'nowhere' / 'train.txt'}" in (
-        result.stderr
-    )
-    assert "Traceback" not in result.stderr and not out.exists()
+    code, tensorflow, stderr = train_py_exit(*sst, "--out", out, "--epochs", "1")
+    assert (code, tensorflow) == (2, where == "config"), stderr
+    assert f"--sst {tmp_path / 'nowhere'}: no such folder (looked for {tmp_path / 'nowhere' / 'train.txt'}" in stderr
+    assert "Traceback" not in stderr and not out.exists()
 
 
 @pytest.mark.parametrize(

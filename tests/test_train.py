@@ -86,21 +86,12 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path):
     "name,message", [("missing", "no such file"), ("notes.txt", "expected an aclImdb folder or its .tar.gz")]
 )
 def test_a_wrong_data_path_is_told_before_tensorflow_loads(name, message, tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
+    from conftest import train_py_exit
 
     (tmp_path / "notes.txt").write_text("not reviews")
-    code = (
-        "import runpy, sys\n"
-        f"sys.argv = ['train.py', '--data', {str(tmp_path / name)!r}, '--epochs', '1']\n"
-        "try:\n    runpy.run_path('train.py', run_name='__main__')\n"
-        "except SystemExit as exit:\n    print(exit.code, 'tensorflow' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert result.stdout.split() == ["2", "False"], result.stdout + result.stderr
-    assert message in result.stderr and "aclImdb_v1" not in result.stderr
+    code, tensorflow, stderr = train_py_exit("--data", tmp_path / name, "--epochs", "1", timeout=60)
+    assert (code, tensorflow) == (2, False), stderr
+    assert message in stderr and "aclImdb_v1" not in stderr
 
 
 @pytest.mark.slow
