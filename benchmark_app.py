@@ -14,7 +14,10 @@ Side by side in one run, on this machine:
   timed from its click (after the explore tab had answered) to its content,
   and the latter's views of the review (its lesson models' passes). Twice: with no
   compiled programs kept ("cold": an empty XLA cache), then with the ones the
-  first start kept.
+  first start kept. Beside the starts, in the same run: `python -c "import
+  tensorflow, keras"` once before each start, and each start's time to the
+  verdicts as a multiple of their median (the verdicts come from NumPy,
+  before TensorFlow has loaded: the target is at most 0.6x).
 - warm: a 1,200-token review (the models read 800) read by every model as the
   app reads it, once everything is compiled: the verdicts, then each model's
   trace and explanation (side by side, as the app runs them); medians.
@@ -203,6 +206,14 @@ print(json.dumps({"seconds": time.perf_counter() - t}))
 """
 
 
+def tensorflow_import() -> float:
+    """Seconds of `python -c "import tensorflow, keras"`, a whole process: what the verdicts used to wait for."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    begin = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow, keras"], check=True, capture_output=True, env=env)
+    return time.perf_counter() - begin
+
+
 def in_fresh_python(code: str, *args: str) -> dict:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT)
@@ -227,18 +238,29 @@ def main(argv=None) -> int:
     result = {"command": "python " + " ".join(["benchmark_app.py", *(argv or sys.argv[1:])]), "models": paths}
     result["start"], result["start_runs"] = {}, {}
     kept_by = {launcher: tempfile.mkdtemp(prefix="xla-cache-") for launcher in LAUNCHERS}
+    imports = []  # TensorFlow's import, once before each start: side by side with them
+
+    def timed_start(cache: str, launcher: str) -> dict:
+        imports.append(round(tensorflow_import(), 2))
+        return start(args.models, args.lesson, cache, launcher)
+
     for launcher, kept in kept_by.items():
         # The first start fills `kept` (a cold start); the others are cold in empty caches, or read `kept`.
-        runs = {"cold": [start(args.models, args.lesson, kept, launcher)], "kept": []}
+        runs = {"cold": [timed_start(kept, launcher)], "kept": []}
         for _ in range(args.starts - 1):
             with tempfile.TemporaryDirectory(prefix="xla-cache-") as empty:
-                runs["cold"].append(start(args.models, args.lesson, empty, launcher))
-        runs["kept"] = [start(args.models, args.lesson, kept, launcher) for _ in range(args.starts)]
+                runs["cold"].append(timed_start(empty, launcher))
+        runs["kept"] = [timed_start(kept, launcher) for _ in range(args.starts)]
         result["start"][launcher] = {kind: _medians(r) for kind, r in runs.items()}
         result["start_runs"][launcher] = runs
-        for kind, figures in result["start"][launcher].items():
+    result["tensorflow_import_s"] = {"runs": imports, "median": round(statistics.median(imports), 2)}
+    print(f'`python -c "import tensorflow, keras"`: {result["tensorflow_import_s"]["median"]} s (median; {imports})')
+    for launcher, kinds in result["start"].items():
+        for kind, figures in kinds.items():
+            figures["verdicts_over_import"] = round(figures["verdicts_s"] / result["tensorflow_import_s"]["median"], 2)
             print(
-                f"{launcher}, {kind}: verdicts {figures['verdicts_s']} s, attributions {figures['attributions_s']} s, "
+                f"{launcher}, {kind}: verdicts {figures['verdicts_s']} s "
+                f"({figures['verdicts_over_import']}x the import), attributions {figures['attributions_s']} s, "
                 f"heatmaps {figures['heatmaps_s']} s after the server started; then the compare tab "
                 f"{figures['compare_tab_s']} s, What it gets wrong {figures['wrong_tab_s']} s, the Why gates? tab "
                 f"{figures['why_gates_tab_s']} s from their click "

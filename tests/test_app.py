@@ -97,6 +97,64 @@ def test_review_without_known_words_is_a_message(tiny_run, monkeypatch):
     assert len(at.warning) == 2 and all("no words" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
+def test_keras_confirms_each_first_verdict(tiny_run, monkeypatch):
+    from sentiment.app.first_answer import CONFIRMED, PENDING
+
+    out, _ = tiny_run
+    at = run_app(out, monkeypatch)
+    assert_no_exception(at)
+    captions = [c.value for c in at.caption]
+    assert captions.count(CONFIRMED) == 2 and PENDING not in captions  # the NumPy verdicts, each confirmed
+    assert not at.warning
+
+
+@pytest.mark.slow
+def test_a_model_the_numpy_cells_do_not_run_waits_for_keras(tiny_run, tmp_path, monkeypatch):
+    from sentiment import numpy_cells
+    from sentiment.app.first_answer import CONFIRMED, KERAS_ONLY
+
+    out, _ = tiny_run
+    folder = tmp_path / "models"  # files of their own: nothing of them cached yet
+    shutil.copytree(out, folder)
+    real = numpy_cells.load
+
+    def load(path):
+        if os.path.basename(path) == "gru.keras":
+            raise numpy_cells.KerasFileError(f"{path}: a cell variant; the NumPy path cannot run this model.")
+        return real(path)
+
+    monkeypatch.setattr(numpy_cells, "load", load)
+    at = run_app(folder, monkeypatch)
+    assert_no_exception(at)
+    assert [m.label for m in at.metric] == ["LSTM says", "GRU says"]
+    captions = [c.value for c in at.caption]
+    assert captions.count(CONFIRMED) == 1 and captions.count(KERAS_ONLY) == 1
+
+
+@pytest.mark.slow
+def test_a_first_verdict_keras_disagrees_with_is_replaced_and_said(tiny_run, tmp_path, monkeypatch):
+    import dataclasses
+
+    from sentiment.app import first_answer
+
+    out, _ = tiny_run
+    folder = tmp_path / "models"
+    shutil.copytree(out, folder)
+    real = first_answer.numpy_verdict
+
+    def off(model, text):  # a NumPy path gone wrong: 0.3 away from Keras's
+        v = real(model, text)
+        return dataclasses.replace(v, probability=v.probability + (0.3 if v.probability < 0.5 else -0.3))
+
+    monkeypatch.setattr(first_answer, "numpy_verdict", off)
+    at = run_app(folder, monkeypatch)
+    assert_no_exception(at)
+    assert len(at.metric) == 2
+    assert len(at.warning) == 2 and all("Keras's verdict" in w.value for w in at.warning)
+    assert first_answer.CONFIRMED not in [c.value for c in at.caption]
+
+
 def test_no_models_says_how_to_train(tmp_path, monkeypatch):
     at = run_app(tmp_path / "empty", monkeypatch)
     assert_no_exception(at)

@@ -36,13 +36,15 @@ def chrome():
 
 def test_the_verdicts_come_first_and_the_explanations_fill_in(server, chrome):
     """On the first page after a start, the verdicts are on screen before any
-    attribution, a note says what is being computed meanwhile, and the
-    explanations then take its place; every tab then works."""
+    attribution, first from NumPy, then confirmed by Keras; a note says what
+    is being computed meanwhile, and the explanations then take its place;
+    every tab then works."""
     page = chrome.new_page(viewport=browser.VIEWPORT)
     browser.watch(
         page,
         {
             "verdicts": browser.verdicts_shown(2),
+            "confirmed": "document.body.innerText.split('confirmed by Keras').length == 3",
             "note": "document.body.innerText.includes('Working out which words decided each verdict')",
             "attributions": browser.ATTRIBUTIONS,
         },
@@ -50,7 +52,8 @@ def test_the_verdicts_come_first_and_the_explanations_fill_in(server, chrome):
     page.goto(server.url, timeout=60_000)
     browser.wait_until(page, browser.ATTRIBUTIONS + " && " + browser.charts_shown(4))
     seen = browser.seen(page)
-    assert seen["verdicts"] < seen["attributions"], seen
+    assert seen["verdicts"] < seen["confirmed"] < seen["attributions"], seen  # NumPy's, then Keras's word on them
+    assert "Keras checks it" not in page.inner_text("body")
     assert seen["note"] < seen["attributions"], seen  # the placeholder was on screen ...
     assert "Working out which words" not in page.inner_text("body")  # ... and is gone
     assert not browser.exceptions(page)

@@ -16,44 +16,19 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from sentiment.analysis.verdict import NoWordsError, Verdict
 from sentiment.network.model import EMBEDDING, HEAD_TAIL, VECTORIZER, classifier_of, vocabulary_of
 from sentiment.network.recurrent import Recurrent
-
-
-class NoWordsError(ValueError):
-    """A review with no token the model reads."""
-
-    def __init__(self):
-        super().__init__("The review has no words the model can read (only spaces, punctuation or symbols).")
 
 
 def logit(p):
     """log(p / (1 - p)): what the classifier's sigmoid turned into P(positive)."""
     return tf.math.log(p) - tf.math.log1p(-p)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a model says of a review, and how much of it the model read."""
-
-    probability: float  # P(positive)
-    tokens: int  # the tokens the model reads
-    total_tokens: int  # the review's tokens before the model's length limit
-    head: int  # of a review cut to `tokens`, the model reads the first `head` and the last `tokens - head`
-
-    @property
-    def positive(self) -> bool:
-        return self.probability >= 0.5
-
-    @property
-    def truncated(self) -> bool:
-        return self.total_tokens > self.tokens
 
 
 def recurrent_layers(model: keras.Model) -> list[tuple[keras.layers.Layer, list[tuple[str, Recurrent]]]]:

@@ -2,8 +2,9 @@
 
 A tab is a module with a ``TITLE`` and a ``render(ctx)``; app.py lists the
 tabs, and a tab reads everything it needs from its context (the settings, the
-run, the models that loaded, the explore tab's review) and reaches the
-explore tab through ``ctx.open_in_explore``, never through another tab.
+run, the models that loaded, the explore tab's review and its first answer)
+and reaches the explore tab through ``ctx.open_in_explore``, never through
+another tab. It is made after the first answer: making it loads the models.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from sentiment.app import loaders, state
+from sentiment.app.first_answer import FirstAnswer
 from sentiment.app.settings import Settings
 from sentiment.evaluation.results import RunMetrics
 from sentiment.run import Run
@@ -27,6 +29,7 @@ class Context:
     metrics_problem: str | None
     review: str  # the explore tab's review (kept across tabs)
     explore_title: str
+    answer: FirstAnswer | None  # the explore tab down to its NumPy verdicts, drawn before (None: another tab is open)
 
     def open_in_explore(self, text: str) -> None:
         """Puts ``text`` into the explore tab and opens it (a button's callback)."""
@@ -42,11 +45,11 @@ class Context:
         self.open_in_explore(loaders.test_review(self.run, self.metrics, self.settings.data, review_id))
 
 
-def make_context(settings: Settings, explore_title: str) -> Context:
+def make_context(settings: Settings, explore_title: str, answer: FirstAnswer | None = None) -> Context:
     """The page run's context; a model file that does not load is named on the page, the others still work."""
     run = Run(settings.models, settings.lesson)
     models, errors = loaders.load_models(run.folder)
     metrics, problem = loaders.metrics(run.folder)
     for file, message in errors.items():
         st.error(f"**{file}** could not be loaded: {message}")
-    return Context(settings, run, models, metrics, problem, state.review(), explore_title)
+    return Context(settings, run, models, metrics, problem, state.review(), explore_title, answer)

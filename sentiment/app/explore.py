@@ -1,10 +1,12 @@
 """The "Explore a review" tab: each model's verdict on the review you type,
 the words that decided it, and its gates token by token.
 
-Answer first, explain next: the verdicts (a plain prediction, milliseconds)
-are drawn before anything else is computed; the attributions and heatmaps
-fill in below them when each model's compiled pass has read the review, with
-a note in their place meanwhile saying what is being computed.
+Answer first, explain next: the tab down to the verdicts is drawn before
+TensorFlow has loaded, from the models' weights in NumPy
+(`sentiment.app.first_answer`, which app.py draws); here Keras's verdicts
+confirm them, then the attributions and heatmaps fill in below when each
+model's compiled pass has read the review, with a note in their place
+meanwhile saying what is being computed.
 """
 
 from __future__ import annotations
@@ -14,51 +16,18 @@ import zlib
 import streamlit as st
 
 from sentiment.analysis.explain import Explanation, UnitRanking
-from sentiment.analysis.reader import Verdict
 from sentiment.analysis.traces import LayerTrace, Trace
-from sentiment.app import loaders, state, units
+from sentiment.app import first_answer, loaders, units
 from sentiment.app.charts import review as charts
 from sentiment.app.context import Context
 from sentiment.app.texts import text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
-from sentiment.evaluation.results import RunMetrics
 from sentiment.network.model import recurrent_cell_name
 
 TITLE = "Explore a review"
 WINDOW = 80  # tokens per heatmap; a slider moves the window along longer reviews
 TOP_UNITS = 8  # the summary heatmap's second view: the mean over this many top units
-
-
-def review_input() -> str | None:
-    """The example picker and the text box; the review to explain, or None."""
-    review = state.review_box()
-    if len(review) > state.MAX_CHARS:
-        st.info(f"The review has {len(review):,} characters; the first {state.MAX_CHARS:,} are used.")
-        review = review[: state.MAX_CHARS]
-    if not review.strip():
-        st.info(text("explore", "Empty"))
-        return None
-    return review
-
-
-def show_verdicts(verdicts: dict[str, Verdict | ValueError]) -> dict[str, Verdict]:
-    """Each model's verdict and P(positive), side by side; the verdicts there are."""
-    shown = {}
-    for column, (name, v) in zip(st.columns(len(verdicts)), verdicts.items()):
-        with column:
-            if isinstance(v, ValueError):
-                st.warning(f"**{name.upper()}**: {v}")
-                continue
-            shown[name] = v
-            st.metric(f"{name.upper()} says", "positive" if v.positive else "negative")
-            st.progress(v.probability, text=f"P(positive) = {v.probability:.3f}")
-            if v.truncated:
-                st.caption(
-                    f"This review has {v.total_tokens:,} words; the model reads {v.tokens}: "
-                    f"the first {v.head} and the last {v.tokens - v.head}."
-                )
-    return shown
 
 
 def window(lengths: list[int]) -> tuple[int, int]:
@@ -175,33 +144,13 @@ def one_unit(
     units.unit_page(name, *model, layer, unit)
 
 
-def trained_on(metrics: RunMetrics | None) -> str:
-    """What the models read in training, in a sentence (where metrics.json says)."""
-    if metrics is None:
-        return ""
-    s = metrics.sentences
-    phrases = f" and {s.train_phrases:,} short phrases of the Stanford Sentiment Treebank" if s and s.weight else ""
-    sst = f"; on {s.test:,} single sentences (SST-2) they score {_sst_figures(metrics)}" if s else ""
-    return (
-        f"The models read {metrics.data.train:,} movie reviews of IMDB in training{phrases}: "
-        f"long reviews, 230 words on average{sst}. A sentence you type is not what they were trained on."
-    )
-
-
-def _sst_figures(metrics: RunMetrics) -> str:
-    scores = metrics.sentences.scores
-    return ", ".join(
-        f"{name.upper()} {100 * scores[name].test.accuracy:.1f}%" for name in metrics.models if name in scores
-    )
-
-
 def render(ctx: Context) -> None:
-    st.caption(trained_on(ctx.metrics))
-    review = review_input()
+    answer = ctx.answer  # the tab down to each model's verdict in NumPy, drawn before TensorFlow had loaded
+    review = answer.review
     if review is None:
         return
     models = ctx.models
-    verdicts = show_verdicts(loaders.for_each(models, loaders.verdicts, review))
+    verdicts = first_answer.settle(answer, loaders.for_each(models, loaders.verdicts, review))
     if not verdicts:
         return
     models = {name: models[name] for name in verdicts}

@@ -1,12 +1,17 @@
-"""``python app.py``: Streamlit's server started at once, in this process,
-while a thread loads TensorFlow, the models and their compiled passes.
+"""Starting the warm-up (TensorFlow, the models, their compiled passes) in a
+thread beside the page, and ``python app.py``: Streamlit's server started at
+once, in this process, the warm-up soon after.
 
-`streamlit run app.py` runs no app code before a browser connects, so its
-first page waits for TensorFlow to load (seconds) and the models after it.
-Started here, the server listens within a second and everything the first
-page needs is loading meanwhile; each page then runs app.py, as under
-`streamlit run`, and finds the models (`sentiment.app.warmup`) ready or on
-their way.
+A page draws the explore tab's first answer (each model's verdict, in NumPy:
+`sentiment.app.first_answer`) before anything imports TensorFlow, then asks
+for the warm-up (`warm_up_beside`) and waits for it before the rest.
+Importing TensorFlow holds Python's interpreter lock for most of its seconds,
+so it would slow whatever runs beside it: the server's start, the first
+answer. Under ``python app.py`` it therefore begins when the first page asks
+for it, or `GRACE_S` after the start, whichever comes first: a page opened at
+once answers first, and a page opened later finds TensorFlow loaded or on its
+way. (`streamlit run app.py` runs no app code before a browser connects: its
+first page starts the warm-up.)
 """
 
 from __future__ import annotations
@@ -14,14 +19,32 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from sentiment.app.settings import Settings, from_environment
+
+# Under `python app.py`, seconds from the start after which TensorFlow loads though no page has asked for it
+# yet: a page opened at once has asked by then (its first answer: about 2 s after the start, on 2 cores).
+GRACE_S = 3.0
+# What a page has drawn reaches the browser from the server's thread, which TensorFlow's import would hold up
+# (by about a second, measured): the first import waits this long after the first answer.
+SEND_S = 0.3
+
+# Streamlit's options under `python app.py` (put first on its command line: yours win). No watching of the
+# sources for changes, a feature of development (`streamlit run app.py` keeps it): setting it up held the
+# first page back by 0.4-0.6 s (docs/benchmark.md#the-first-verdict-before-tensorflow).
+SERVE_OPTIONS = ["--server.fileWatcherType", "none"]
+
+# One thread runs every warm_up, one after the other: they queue the models' jobs in the same order each time.
+_starter = ThreadPoolExecutor(1, thread_name_prefix="sentiment-start")
+_asked = threading.Event()  # a page has asked for the warm-up
 
 
 def warm_up(settings: Settings) -> None:
     """Where compiled programs are kept (before the first compile), and every
     model queued to load and compile: those of the explore tab first."""
-    # TensorFlow loads here, in this thread, while the server starts (seconds): not at this module's import.
+    # TensorFlow loads here, in the starter's thread beside the page or the starting server: not at import.
     from sentiment.analysis.passes import keep_compiled_programs
     from sentiment.app import loaders
 
@@ -30,11 +53,33 @@ def warm_up(settings: Settings) -> None:
     loaders.warmup().start(loaders.model_files(settings.models), loaders.model_files(settings.lesson))
 
 
+def warm_up_beside(settings: Settings) -> Future:
+    """`warm_up` in the starter's thread, the page going on meanwhile: done
+    when TensorFlow has loaded and every model is queued (milliseconds after
+    the first time). A page waits for it before it makes anything of TensorFlow's."""
+    _asked.set()
+    return _starter.submit(_warm_up_after_answer, settings)
+
+
+def _warm_up_after_answer(settings: Settings) -> None:
+    if "tensorflow" not in sys.modules:
+        time.sleep(SEND_S)  # the first answer to the browser first
+    warm_up(settings)
+
+
+def _when_asked(settings: Settings) -> None:
+    if _asked.wait(GRACE_S):
+        _warm_up_after_answer(settings)
+    else:
+        warm_up(settings)
+
+
 def serve(script: str) -> int:
     """Serves ``script`` (app.py) as ``streamlit run`` would, its options
-    taken from the command line, with `warm_up` under way."""
-    threading.Thread(target=warm_up, args=(from_environment(),), name="sentiment-start", daemon=True).start()
-    from streamlit.web import cli  # Streamlit's command line, while the thread loads TensorFlow
+    taken from the command line, the warm-up to begin as soon as a page asks
+    for it or `GRACE_S` from now."""
+    _starter.submit(_when_asked, from_environment())
+    from streamlit.web import cli  # Streamlit's command line
 
-    sys.argv = ["streamlit", "run", os.path.abspath(script), *sys.argv[1:]]
+    sys.argv = ["streamlit", "run", os.path.abspath(script), *SERVE_OPTIONS, *sys.argv[1:]]
     return cli.main()

@@ -23,6 +23,7 @@ from sentiment.analysis import reading
 from sentiment.analysis.atlas_file import Atlas, AtlasError, atlas_path, load_atlas
 from sentiment.analysis.reader import reader_of
 from sentiment.analysis.why_gates_results import WhyGatesFileError, WhyGatesResults, load_why_gates
+from sentiment.app import first_answer
 from sentiment.app.cache import File
 from sentiment.app.warmup import EXPLORE, WHY_GATES
 from sentiment.app.warmup import shared as warmup
@@ -30,53 +31,27 @@ from sentiment.data.imdb import load_reviews
 from sentiment.data.splits import DataError
 from sentiment.data.tables import TableConfig
 from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
-from sentiment.evaluation.results import MetricsFileError, RunMetrics, load_run_metrics
+from sentiment.evaluation.results import RunMetrics
 from sentiment.experiments.memory_results import MemoryFileError, MemoryResults, load_memory
 from sentiment.experiments.suite_results import SuiteFileError, SuiteResults, load_suite, stale_files
-from sentiment.network.cells import CELLS
 from sentiment.network.model import ModelLoadError, vocabulary_of
-from sentiment.run import METRICS, Run
+from sentiment.run import Run
 
 # -- a run's files ----------------------------------------------------------------------------------
 
-
-def model_files(folder: str) -> list[str]:
-    """The .keras files in ``folder``: those of the cells in the network's order, then the rest by name."""
-    if not os.path.isdir(folder):
-        return []
-    names = [n for n in os.listdir(folder) if n.endswith(".keras") and not n.startswith(".")]
-    order = list(CELLS)
-
-    def rank(name: str) -> tuple[int, str]:
-        stem = name[: -len(".keras")]
-        return (order.index(stem) if stem in order else len(order), name)
-
-    return [os.path.join(folder, n) for n in sorted(names, key=rank)]
+# Read before TensorFlow has loaded, for the explore tab's first answer; the tabs read them here, as every file.
+model_files, metrics = first_answer.model_files, first_answer.metrics
 
 
 def load_models(folder: str) -> tuple[dict, dict[str, str]]:
     """({name: (path, model)}, {file: error}) for every .keras file in ``folder``."""
     models, errors = {}, {}
     for path in model_files(folder):
-        name = os.path.basename(path)[: -len(".keras")]
         try:
-            models[name] = (path, warmup().model(path))
+            models[first_answer.name_of(path)] = (path, warmup().model(path))
         except ModelLoadError as err:
             errors[os.path.basename(path)] = str(err)
     return models, errors
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _metrics(file: File) -> tuple[RunMetrics | None, str | None]:
-    try:
-        return load_run_metrics(file.path), None
-    except MetricsFileError as err:  # missing, unreadable, an older version, malformed: it says which
-        return None, str(err)
-
-
-def metrics(folder: str) -> tuple[RunMetrics | None, str | None]:
-    """(metrics or None, problem or None) from ``folder``/metrics.json."""
-    return _metrics(File.at(os.path.join(folder, METRICS)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
