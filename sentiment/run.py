@@ -4,7 +4,8 @@
 test_predictions.npz, report.md); the commands that measure a run afterwards
 add their result files to it (suite.json, why_gates.json, a
 ``<model>.atlas.npz`` per model), and the last-state lesson models of "Why
-gates?" live in a run of their own beside it (``lesson/``, with memory.json).
+gates?" live in a run of their own beside it (``lesson/``, with memory.json,
+and ablation.json with its models in ``ablation/``).
 `Run` names every one of these files once, reads each as a typed class, and
 says, when one is missing or stale, which command makes it.
 
@@ -25,10 +26,13 @@ from dataclasses import dataclass
 from sentiment.analysis.atlas_file import Atlas, load_atlas
 from sentiment.analysis.why_gates_results import RESULTS as WHY_GATES
 from sentiment.analysis.why_gates_results import WhyGatesResults, load_why_gates
+from sentiment.core.files import file_hash
 from sentiment.data.imdb import check_source
 from sentiment.data.splits import DataError
 from sentiment.evaluation.results import METRICS, RunMetrics, load_run_metrics
 from sentiment.evaluation.run_data import RunData, run_data
+from sentiment.experiments.ablation_results import RESULTS as ABLATION
+from sentiment.experiments.ablation_results import AblationResults, load_ablation
 from sentiment.experiments.memory_results import RESULTS as MEMORY
 from sentiment.experiments.memory_results import MemoryResults, load_memory
 from sentiment.experiments.suite_results import RESULTS as SUITE
@@ -127,6 +131,22 @@ class Run:
 
     def memory_path(self) -> str:
         return os.path.join(self.lesson_folder, MEMORY)
+
+    def ablation(self) -> AblationResults:
+        """ablation.json, beside the lesson models (`AblationFileError` says what makes it)."""
+        return load_ablation(self.ablation_path())
+
+    def ablation_path(self) -> str:
+        return os.path.join(self.lesson_folder, ABLATION)
+
+    def ablation_model(self, relative: str) -> str:
+        """The path of an ablation model file, as its results name it (relative to the lesson folder)."""
+        return os.path.join(self.lesson_folder, relative)
+
+    def ablation_model_changed(self, relative: str, sha256: str) -> bool:
+        """Whether an ablation model file is missing or not the one its figures were measured on."""
+        path = self.ablation_model(relative)
+        return not os.path.isfile(path) or file_hash(path) != sha256
 
     def atlas(self, name: str) -> Atlas:
         """The unit atlas of model ``name`` (`AtlasError` says what makes it)."""

@@ -48,6 +48,7 @@ def contents(folder) -> dict[str, str]:
 COMMANDS = {
     "suite": lambda f, data: ["--models", str(f), *data],
     "memory": lambda f, data: ["--models", str(f), *data],
+    "ablate": lambda f, data: ["--models", str(f), *data],
     "units": lambda f, data: [str(f), *data],
     "why_gates": lambda f, data: [str(f), *data],
     "evaluate": lambda f, data: [str(f), *data],

@@ -225,3 +225,47 @@ def traces(files: tuple[File, ...], text: str) -> dict:
 def reaches(files: tuple[File, ...], text: str) -> dict:
     """How far back each model's gradient reaches from the end of ``text``."""
     return _side_by_side(files, functools.partial(_reach, text))
+
+
+# -- the ablation: `python -m sentiment ablate` ----------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _ablation(file: File, models: str, lesson: str):
+    try:
+        return Run(models, lesson).ablation()
+    except ValueError as err:  # AblationFileError: missing, unreadable, not what the command writes; it says which
+        return str(err)
+
+
+def ablation(run: Run):
+    """ablation.json beside the lesson models (an `AblationResults`), or why there is none and what makes it."""
+    return _ablation(File.at(run.ablation_path()), run.folder, run.lesson_folder)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _changed(file: File, run: tuple[str, str], relative: str, sha256: str) -> bool:
+    return Run(*run).ablation_model_changed(relative, sha256)  # a hash of 10 MB: once per file as it is now
+
+
+def ablation_models(run: Run, files: dict[str, tuple[str | None, str | None]]) -> tuple[dict, dict[str, str]]:
+    """({arm: (path, model)}, {arm: why it is not there}) of the ablation's IMDB
+    models, ``files`` {arm: (file, sha256)} as the results name them: a file
+    not kept, missing, changed since it was measured or unreadable is a reason,
+    not an exception."""
+    models, problems = {}, {}
+    for arm, (file, sha256) in files.items():
+        if file is None:
+            problems[arm] = "its model was not kept (`python -m sentiment ablate --save-models` keeps it)"
+            continue
+        path = run.ablation_model(file)
+        if not os.path.isfile(path):
+            problems[arm] = f"{path} is not there: `python -m sentiment ablate --data PATH` trains it again"
+        elif sha256 is not None and _changed(File.at(path), (run.folder, run.lesson_folder), file, sha256):
+            problems[arm] = f"{path} changed since it was measured: its figures are not of this file"
+        else:
+            try:
+                models[arm] = (path, warmup().model(path))
+            except ModelLoadError as err:
+                problems[arm] = str(err)
+    return models, problems

@@ -1,7 +1,7 @@
 """The "Why gates?" tab: the argument for gates, measured with the textbook
 (last-state) lesson models: accuracy by length, how far back the gradient
 reaches (this review and many test reviews), what the gates keep, gradient
-norms in training, gate saturation.
+norms in training, gate saturation; and a gate switched off (`gate_off`).
 
 What comes from files (metrics.json, why_gates.json) is drawn at once; the
 views of the explore tab's review, which need the lesson models' compiled
@@ -16,7 +16,7 @@ import streamlit as st
 from sentiment.analysis.gradients import Reach, retention
 from sentiment.analysis.traces import Trace
 from sentiment.analysis.why_gates_results import WhyGatesResults
-from sentiment.app import loaders
+from sentiment.app import gate_off, loaders
 from sentiment.app.charts import why_gates as why_charts
 from sentiment.app.context import Context
 from sentiment.app.texts import text
@@ -76,6 +76,7 @@ def render(ctx: Context) -> None:
         if probe is not None:
             with probe.container():
                 filler_probe(lesson, review, results.real)
+    gate_off.render(ctx)
 
 
 def accuracy_by_length(lesson_metrics: RunMetrics, metrics: RunMetrics | None) -> None:

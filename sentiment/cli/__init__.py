@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": ("sentiment.cli.evaluate", "predict a folder's test set again; add what an older run lacks", True),
     "why-gates": ("sentiment.cli.why_gates", "gradient reach and gate saturation of a folder's models", True),
     "memory": ("sentiment.cli.memory", "how far each cell remembers: the textbook task and verdicts pushed away", True),
+    "ablate": ("sentiment.cli.ablate", "switch a gate off: every variant on the memory task, IMDB and the suite", True),
     "suite": ("sentiment.cli.suite", "the behavioural suite: what flips a verdict, by capability, every model", True),
     "units": ("sentiment.cli.units", "the unit atlas of a folder's models: what each unit does across the data", True),
     "check-table": ("sentiment.cli.check_table", "check a table of your own reviews; train nothing", False),

@@ -37,6 +37,7 @@ from sentiment.evaluation.results import METRICS, RunMetrics, run_name, write_ru
 from sentiment.evaluation.sentences import sentence_results
 from sentiment.experiments import suite_results
 from sentiment.network.model import load_model
+from sentiment.reporting.ablation_section import ablation_section
 from sentiment.reporting.report import write_report
 from sentiment.reporting.suite_section import suite_markdown
 from sentiment.run import Run
@@ -83,7 +84,7 @@ def reevaluate(folder: str, data: str | None, add_baselines: tuple[str, ...] = (
     add_comparisons(metrics, test.labels, probs, lengths)
     save_test_predictions(saved_path, test.ids, test.labels, lengths, probs)
     write_run_metrics(os.path.join(folder, METRICS), metrics)
-    write_report(os.path.join(folder, "report.md"), metrics, sections=_suite_section(folder))
+    write_report(os.path.join(folder, "report.md"), metrics, sections=_measured_sections(folder))
     return (
         f"{folder}: {PREDICTIONS} ({len(test.ids):,} reviews; {', '.join(probs)}), accuracy by length and "
         "paired tests in metrics.json and report.md"
@@ -127,7 +128,7 @@ def add_sentences(folder: str, data: str | None, sst_folder: str, command: str =
     lengths = np.array([len(t.split()) for t in sst.test.texts])  # words as typed
     save_test_predictions(os.path.join(folder, SST_PREDICTIONS), sst.test.ids, sst.test.labels, lengths, probs["test"])
     write_run_metrics(os.path.join(folder, METRICS), metrics)
-    write_report(os.path.join(folder, "report.md"), metrics, sections=_suite_section(folder))
+    write_report(os.path.join(folder, "report.md"), metrics, sections=_measured_sections(folder))
     figures = ", ".join(f"{name} {100 * s.test.accuracy:.2f}%" for name, s in metrics.sentences.scores.items())
     return f"{folder}: SST-2 test accuracy {figures}; in metrics.json, report.md and {SST_PREDICTIONS}"
 
@@ -198,6 +199,11 @@ def main(argv=None, prog: str | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _measured_sections(folder: str) -> list[str]:
+    """report.md's sections of what the commands measured on the folder's models afterwards, where they read."""
+    return [*_suite_section(folder), *ablation_section(folder)]
 
 
 def _suite_section(folder: str) -> list[str]:

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from sentiment.evaluation.predictions import predict_texts
-from sentiment.experiments.memory_results import TaskSettings
+from sentiment.experiments.memory_results import DISTANCES, TaskSettings
 from sentiment.network.cells import CELLS as NETWORK_CELLS
 from sentiment.network.model import EMBEDDING, ModelConfig, build_classifier
 from sentiment.network.recurrent import Recurrent
@@ -45,7 +45,6 @@ NEUTRAL = 50  # distractor tokens: ids 3 to 52
 VOCAB = 3 + NEUTRAL
 CELLS = tuple(sorted(NETWORK_CELLS, key=lambda name: NETWORK_CELLS[name].gated))  # the ungated ones first
 GATED = tuple(name for name in CELLS if NETWORK_CELLS[name].chrono)  # those chrono initialisation can open
-DISTANCES = (5, 10, 20, 50, 100, 200, 400)
 QUICK_DISTANCES = (2, 8)
 
 
@@ -77,10 +76,27 @@ def open_gates(classifier: keras.Model, horizon: int, seed: int) -> None:
     """Chrono initialisation (Tallec and Ollivier 2018): gate biases that make
     each unit keep its state for a time ``T ~ U[1, horizon - 1]`` drawn per
     unit; which gates, and with which sign, the cell says (`RecurrentCell.chrono`)."""
-    layer = _first_recurrent_layer(classifier)
-    cell = getattr(layer, "forward_layer", layer).cell
+    cell = first_cell(classifier)
     keep = np.log(np.random.default_rng(seed).uniform(1, max(horizon - 1, 2), cell.units)).astype("float32")
     cell.bias.assign(cell.chrono_bias(np.asarray(cell.bias.numpy()), keep))
+
+
+def set_gate_bias(classifier: keras.Model, gate: str, value: float) -> None:
+    """Every unit's bias of ``gate`` at ``value`` (the LSTM's forget gate at 0
+    rather than its default 1: the start Jozefowicz et al. 2015 improve on)."""
+    cell = first_cell(classifier)
+    if gate not in cell.gate_names:
+        raise ValueError(f"{cell.name} has no {gate!r} gate to start: it has {', '.join(cell.gate_names)}.")
+    bias = np.asarray(cell.bias.numpy()).copy()
+    block = cell.gate_names.index(gate) * cell.units
+    bias[block : block + cell.units] = value
+    cell.bias.assign(bias)
+
+
+def first_cell(classifier: keras.Model):
+    """The cell of the model's first recurrent layer (the forward one of a bidirectional layer)."""
+    layer = _first_recurrent_layer(classifier)
+    return getattr(layer, "forward_layer", layer).cell
 
 
 def _first_recurrent_layer(classifier: keras.Model) -> keras.layers.Layer:
@@ -105,20 +121,29 @@ def first_token_reach(classifier: keras.Model, ids: np.ndarray) -> float:
     return float(np.median(norms[:, 0] / np.maximum(norms[:, -1], 1e-30)))
 
 
-def train_run(cell: str, distance: int, seed: int, settings: TaskSettings, chrono: bool = False) -> dict:
+def train_run(
+    cell: str, distance: int, seed: int, settings: TaskSettings, chrono: bool = False, forget_bias: float | None = None
+) -> dict:
     """One run: the model trained on fresh sequences at every step; its figures.
-    ``chrono``: the gates' biases start open over the task's distance (`open_gates`)."""
+    ``chrono``: the gates' biases start open over the task's distance
+    (`open_gates`); ``forget_bias``: the forget gate's bias starts there
+    (`set_gate_bias`). The run stops early where ``settings.stop_at`` says."""
     rng = np.random.default_rng(seed)
     valid_x, valid_y = make_task(distance, settings.eval_size, np.random.default_rng(10_000 + seed))
     test_x, test_y = make_task(distance, settings.test_size, np.random.default_rng(20_000 + seed))
     model = task_model(cell, settings, seed)
     if chrono:
         open_gates(model, distance + 1, seed)
+    if forget_bias is not None:
+        set_gate_bias(model, "forget", forget_bias)
+    jit = settings.jit_from is not None and distance >= settings.jit_from
     model.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm), loss="binary_crossentropy"
+        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
+        loss="binary_crossentropy",
+        **({"jit_compile": True} if jit else {}),  # else Keras's default, as the committed runs
     )
     reach_initial = first_token_reach(model, test_x[:64])
-    start, passed, curve = time.perf_counter(), None, []
+    start, passed, curve, step = time.perf_counter(), None, [], 0
     for step in range(1, settings.steps + 1):
         x, y = make_task(distance, settings.batch, rng)
         model.train_on_batch(x, y)
@@ -127,6 +152,8 @@ def train_run(cell: str, distance: int, seed: int, settings: TaskSettings, chron
             curve.append(round(accuracy, 4))
             if passed is None and accuracy >= 0.95:
                 passed = step
+            if settings.stop_at is not None and accuracy >= settings.stop_at:
+                break
     return {
         "cell": cell,
         "distance": distance,
@@ -135,6 +162,7 @@ def train_run(cell: str, distance: int, seed: int, settings: TaskSettings, chron
         "accuracy": _accuracy(model, test_x, test_y),
         "passed_95_at": passed,
         "validation_curve": curve,
+        "steps_run": step,
         "reach_initial": reach_initial,
         "reach_trained": first_token_reach(model, test_x[:64]),
         "seconds": round(time.perf_counter() - start, 1),

@@ -1,5 +1,6 @@
 """Altair charts for the "Why gates?" tab: accuracy by length, gradient reach,
-gradient norms in training, gate saturation, retention."""
+gradient norms in training, gate saturation, retention, and a gate switched
+off beside its full cell."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sentiment.analysis.gradients import Reach
 from sentiment.analysis.why_gates_results import WhyGatesResults
 from sentiment.app.charts.review import legend, token_spans
 from sentiment.evaluation.results import ClassificationMetrics, RunMetrics
+from sentiment.experiments.ablation_results import MemoryPoint
 from sentiment.experiments.memory_results import Point, Pushed
 
 RETENTION_COLORS = {"negative": (255, 255, 255), "positive": (30, 90, 200)}
@@ -284,4 +286,88 @@ def filler_probe_chart(rows: list[dict]) -> alt.Chart:
             color=_model_color(df["model"]),
             tooltip=["model", "tokens", alt.Tooltip("p:Q", format=".3f")],
         )
+    )
+
+
+# -- "Switch a gate off": one arm of the ablation beside its full cell ----------------------------------
+
+ABLATION_COLORS = {"switched off": "#d62728", "full cell": "#1f77b4", "Elman": "#7f7f7f"}
+
+
+def _role_color(roles) -> alt.Color:
+    known = [r for r in ABLATION_COLORS if r in set(roles)]
+    return alt.Color("role:N", scale=alt.Scale(domain=known, range=[ABLATION_COLORS[r] for r in known]), title=None)
+
+
+def gate_off_memory_chart(curves: dict[str, tuple[str, list[MemoryPoint]]]) -> alt.Chart:
+    """The textbook task, an arm beside its full cell (and the Elman RNN): test
+    accuracy against the distance, the mean of the seeds (line) and their
+    lowest to highest (band). ``curves``: {label: (role, points)}."""
+    rows = [
+        {"model": label, "role": role, **asdict(point)} for label, (role, points) in curves.items() for point in points
+    ]
+    df = pd.DataFrame(rows).drop(columns=["steps_to_95"])
+    base = alt.Chart(df, width=460, height=240).encode(
+        x=alt.X(
+            "distance:Q",
+            scale=alt.Scale(type="log", domain=[float(df["distance"].min()), float(df["distance"].max())]),
+            title="distractors between the polarity token and the end (N)",
+        ),
+        color=_role_color(df["role"]),
+        detail="model:N",
+    )
+    band = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", scale=alt.Scale(domain=[0.4, 1.0])), y2="max:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", scale=alt.Scale(domain=[0.4, 1.0]), axis=alt.Axis(format="%"), title="test accuracy"),
+        tooltip=["model", "distance", alt.Tooltip("mean:Q", format=".1%"), "solved", "seeds"],
+    )
+    return band + line
+
+
+def gate_off_length_chart(rows: dict[str, tuple[str, list[tuple[str, int, float | None]]]]) -> alt.Chart | None:
+    """IMDB test accuracy by review length, an arm beside its full cell. ``rows``: {label: (role, buckets)}."""
+    data = [
+        {"model": label, "role": role, "length": bucket, "order": i, "accuracy": accuracy, "reviews": n}
+        for label, (role, buckets) in rows.items()
+        for i, (bucket, n, accuracy) in enumerate(buckets)
+        if accuracy is not None
+    ]
+    if not data:
+        return None
+    df = pd.DataFrame(data)
+    order = list(dict.fromkeys(df.sort_values("order")["length"]))
+    return (
+        alt.Chart(df, width=340, height=220)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("length:N", sort=order, title="review length (tokens)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format="%"), title="test accuracy"),
+            color=_role_color(df["role"]),
+            detail="model:N",
+            tooltip=["model", "length", alt.Tooltip("accuracy:Q", format=".2%"), alt.Tooltip("reviews:Q", format=",")],
+        )
+    )
+
+
+def gate_off_suite_chart(rates: dict[str, tuple[str, dict[str, float]]]) -> alt.Chart | None:
+    """The behavioural suite's failure rate by capability, an arm beside its
+    full cell. ``rates``: {label: (role, {capability: rate})}."""
+    data = [
+        {"model": label, "role": role, "capability": capability, "rate": rate}
+        for label, (role, by_capability) in rates.items()
+        for capability, rate in by_capability.items()
+    ]
+    if not data:
+        return None
+    df = pd.DataFrame(data)
+    return (
+        alt.Chart(df, width=60, height=180)
+        .mark_bar()
+        .encode(
+            x=alt.X("model:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("rate:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="cases failed"),
+            color=_role_color(df["role"]),
+            tooltip=["model", "capability", alt.Tooltip("rate:Q", format=".1%")],
+        )
+        .facet(column=alt.Column("capability:N", title=None))
     )
