@@ -2,7 +2,7 @@
 
 ``train.py`` writes a folder (metrics.json, a ``<cell>.keras`` per cell,
 test_predictions.npz, report.md); the commands that measure a run afterwards
-add their result files to it (suite.json, why_gates.json, a
+add their result files to it (suite.json and suite_previous.json, why_gates.json, a
 ``<model>.atlas.npz`` per model), and the last-state lesson models of "Why
 gates?" live in a run of their own beside it (``lesson/``, with memory.json,
 and ablation.json with its models in ``ablation/``).
@@ -35,8 +35,9 @@ from sentiment.experiments.ablation_results import RESULTS as ABLATION
 from sentiment.experiments.ablation_results import AblationResults, load_ablation
 from sentiment.experiments.memory_results import RESULTS as MEMORY
 from sentiment.experiments.memory_results import MemoryResults, load_memory
+from sentiment.experiments.suite_results import PREVIOUS as SUITE_PREVIOUS
 from sentiment.experiments.suite_results import RESULTS as SUITE
-from sentiment.experiments.suite_results import SuiteResults, load_suite, stale_files
+from sentiment.experiments.suite_results import PreviousRates, SuiteResults, load_previous, load_suite, stale_files
 
 LESSON = "lesson"  # the lesson models' folder, inside the main run's unless given
 
@@ -116,6 +117,10 @@ class Run:
     def suite(self) -> SuiteResults:
         """suite.json (`SuiteFileError` says what makes it)."""
         return load_suite(self.path(SUITE))
+
+    def suite_previous(self) -> PreviousRates:
+        """suite_previous.json: the rates of the models a retrain replaced (`SuiteFileError` where there are none)."""
+        return load_previous(self.path(SUITE_PREVIOUS))
 
     def stale_in_suite(self, results: SuiteResults) -> list[str]:
         """The model files the suite was measured on that are missing or changed since."""

@@ -1,5 +1,6 @@
 """The Streamlit app with `streamlit.testing.v1.AppTest`: main flows and error states."""
 
+import json
 import os
 import shutil
 
@@ -452,6 +453,30 @@ def test_what_it_gets_wrong_shows_the_suite_and_opens_a_failing_case(tiny_suite,
         assert at.session_state["tab"] == "Explore a review"
         assert at.text_area(key="review").value == case.text
         assert len(at.metric) == 2  # both models read it
+
+
+@pytest.mark.slow
+def test_the_replaced_models_rates_stand_beside_the_new_ones(tiny_suite, tmp_path, monkeypatch):
+    """suite_previous.json (what a retrain replaced) as a table: each capability
+    and the negated positives, before and now, from the files alone."""
+    from sentiment.experiments import suite_results
+
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_suite, folder)
+    results = suite_results.load_suite(folder / suite_results.RESULTS)
+    previous = suite_results.PreviousRates.of(results)
+    previous.capabilities["lstm"]["negation"]["rate"] = 0.875  # a figure the tiny models do not have
+    (folder / suite_results.PREVIOUS).write_text(json.dumps(previous.to_json()))
+    at = run_app(folder, monkeypatch)
+    at.session_state["tab"] = WRONG
+    at.run()
+    assert_no_exception(at)
+    (table,) = [d.value for d in at.dataframe]
+    assert list(table.columns) == ["LSTM before", "LSTM now", "GRU before", "GRU now"]
+    assert list(table.index) == [*results.capabilities(), "negated positives"]
+    assert table.loc["negation", "LSTM before"] == "87.5%"
+    now = results.scores["gru"].rates(results.cases)["contrast"]["rate"]
+    assert table.loc["contrast", "GRU now"] == f"{100 * now:.1f}%"
 
 
 @pytest.mark.slow

@@ -119,3 +119,23 @@ def test_the_tabs_titles_are_their_modules():
         tree = ast.parse(f.read())
     tabs = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "TABS")
     assert tabs and all(importlib.import_module(f"sentiment.app.{m}").TITLE == title for m, title in tabs.items())
+
+
+def test_the_header_says_what_the_models_read():
+    """IMDB alone: a sentence is not what they read; with SST's phrases and the
+    rules, each named; the figures on sentences where the run has them."""
+    from sentiment.app.first_answer import trained_on
+    from sentiment.evaluation.results import RunMetrics
+
+    with open(committed("metrics.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    data["options"]["rules"], data["sentences"] = [], None
+    imdb = RunMetrics.from_dict(data)
+    assert "A sentence you type is not what they were trained on" in trained_on(imdb)
+    assert imdb.training_texts() == "IMDB reviews"
+    data["options"]["rules"] = ["negation", "contrast"]
+    rules = RunMetrics.from_dict(data)
+    assert rules.training_texts() == "IMDB reviews + rules (negation, contrast)"
+    said = trained_on(rules)
+    assert "a sentence beside its negation" in said and '"X, but Y" read as Y' in said
+    assert "not what they were trained on" not in said and trained_on(None) == ""

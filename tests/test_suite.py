@@ -169,6 +169,34 @@ def test_a_missing_or_broken_results_file_says_what_to_do(tmp_path):
         suite_results.load_suite(tmp_path / "suite.json")
 
 
+def test_the_replaced_models_rates_are_kept_without_the_lesson_models(cases, tmp_path):
+    for name in ("lstm.keras", "lesson/lstm.keras"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"weights")
+    files = {name: suite_results.file_hash(tmp_path / name) for name in ("lstm.keras", "lesson/lstm.keras")}
+    results = suite_results.SuiteResults(cases, meta={"files": files, "trained_on": "IMDB reviews"})
+    results.scores["lstm"] = run_suite(lambda t: np.full(len(t), 0.9), cases)  # reads everything as positive
+    results.scores["lstm (lesson)"] = run_suite(lambda t: np.full(len(t), 0.1), cases)
+    assert not suite_results.replaced_models(results, tmp_path)
+    (tmp_path / "lesson/lstm.keras").write_bytes(b"retrained lesson")  # not the run's own models
+    assert not suite_results.replaced_models(results, tmp_path)
+    (tmp_path / "lstm.keras").write_bytes(b"retrained")
+    assert suite_results.replaced_models(results, tmp_path)
+    previous = suite_results.PreviousRates.of(results)
+    assert set(previous.capabilities) == {"lstm"} and set(previous.files) == {"lstm.keras"}
+    path = tmp_path / suite_results.PREVIOUS
+    path.write_text(json.dumps(previous.to_json()))
+    again = suite_results.load_previous(path)
+    assert again == previous and again.trained_on == "IMDB reviews"
+    negated = suite_results.pooled(again.templates["lstm"], suite.NEGATED_POSITIVES)
+    of_them = [c for c in cases if c.template in suite.NEGATED_POSITIVES]
+    assert negated["cases"] == len(of_them) > 100 and all(c.label == 0 for c in of_them)
+    assert negated["rate"] == 1.0  # every one of them is negative, and P = 0.9 reads them positive
+    path.write_text("[]")
+    with pytest.raises(suite_results.SuiteFileError, match="restore it from git"):
+        suite_results.load_previous(path)
+
+
 # -- a review and its edit, aligned ----------------------------------------------------------------------
 
 
@@ -250,3 +278,21 @@ def test_evaluate_keeps_the_suite_section_while_the_models_are_the_same(tiny_sui
     assert "## Behavioural suite" in (folder / "report.md").read_text()
     (folder / "gru.keras").write_bytes((folder / "lstm.keras").read_bytes())  # another model under that name
     assert suite_results.stale_files(suite_results.load_suite(folder / suite_results.RESULTS), folder) == ["gru.keras"]
+
+
+@pytest.mark.slow
+def test_the_command_keeps_the_old_rates_when_the_models_were_retrained(tiny_suite, tmp_path):
+    from sentiment.cli.suite import main as run_suite_command
+
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_suite, folder)
+    old = suite_results.load_suite(folder / suite_results.RESULTS)
+    assert run_suite_command(["--models", str(folder), "--no-baselines"]) == 0  # the same models: nothing kept
+    assert not (folder / suite_results.PREVIOUS).exists()
+    (folder / "gru.keras").write_bytes((folder / "lstm.keras").read_bytes())  # "retrained"
+    assert run_suite_command(["--models", str(folder), "--no-baselines"]) == 0
+    previous = suite_results.load_previous(folder / suite_results.PREVIOUS)
+    assert set(previous.capabilities) == {"lstm", "gru"}
+    assert previous.capabilities["gru"] == old.scores["gru"].rates(old.cases)
+    now = suite_results.load_suite(folder / suite_results.RESULTS)
+    np.testing.assert_allclose(now.scores["gru"].p, now.scores["lstm"].p)  # the new suite.json reads the new file

@@ -118,16 +118,24 @@ class FirstAnswer:
     verdicts: dict  # {model name: its verdict in NumPy, a ValueError, or None where Keras is to read it}
 
 
+# The training rules of sentiment/data/rules.py, as the header names them.
+RULE_WORDS = {"negation": "a sentence beside its negation", "contrast": '"X, but Y" read as Y'}
+
+
 def trained_on(metrics: RunMetrics | None) -> str:
     """What the models read in training, in a sentence (where metrics.json says)."""
     if metrics is None:
         return ""
     s = metrics.sentences
-    phrases = f" and {s.train_phrases:,} short phrases of the Stanford Sentiment Treebank" if s and s.weight else ""
-    sst = f"; on {s.test:,} single sentences (SST-2) they score {_sst_figures(metrics)}" if s else ""
+    phrases = f", {s.train_phrases:,} short phrases of the Stanford Sentiment Treebank" if s and s.weight else ""
+    rules = [RULE_WORDS.get(r, r) for r in metrics.options.get("rules") or []]
+    made = f", sentences made from the reviews by rule ({'; '.join(rules)})" if rules else ""
+    sst = f" On {s.test:,} single sentences (SST-2) they score {_sst_figures(metrics)}." if s else ""
+    if phrases or made:
+        return f"The models read in training {metrics.data.train:,} movie reviews of IMDB{phrases}{made}.{sst}"
     return (
-        f"The models read {metrics.data.train:,} movie reviews of IMDB in training{phrases}: "
-        f"long reviews, 230 words on average{sst}. A sentence you type is not what they were trained on."
+        f"The models read {metrics.data.train:,} movie reviews of IMDB in training: long reviews, 230 words on "
+        f"average.{sst} A sentence you type is not what they were trained on."
     )
 
 

@@ -21,8 +21,8 @@ from sentiment.app.context import Context
 from sentiment.app.texts import sections, text
 from sentiment.app.warmup import EXPLORE
 from sentiment.app.widgets import pending
-from sentiment.experiments.suite import TOLERANCE, Case
-from sentiment.experiments.suite_results import SuiteResults, label
+from sentiment.experiments.suite import NEGATED_POSITIVES, TOLERANCE, Case
+from sentiment.experiments.suite_results import PreviousRates, SuiteResults, label, pooled
 
 PAIRS = {name: tuple(body.splitlines()) for name, body in sections("edit_examples").items()}
 SHOWN = 12  # failing cases listed at once
@@ -30,6 +30,8 @@ CONTEXT = 6  # words shown before the first change, in a long review
 WINDOW = 60  # aligned words shown at most
 TOP_UNITS = 16  # rows of a difference heatmap
 
+
+NEGATED = "negated positives"  # a row of its own: the templates of `NEGATED_POSITIVES` pooled
 
 TITLE = "What it gets wrong"
 
@@ -47,10 +49,30 @@ def render(ctx: Context) -> None:
         rates = {label(name): s.rates(results.cases) for name, s in results.scores.items()}
         chart = flip_charts.rates_chart(flip_charts.rates_frame(rates), results.capabilities())
         st.altair_chart(chart, width="stretch")
+        previous = loaders.suite_previous(ctx.run)
+        if isinstance(previous, PreviousRates):
+            st.markdown("**Before and after the retrain**")
+            st.caption(text("flips", "Before and after the retrain", trained_on=previous.trained_on or "earlier data"))
+            st.dataframe(before_and_after(previous, results), width="stretch")
         failing_cases(results, ctx.open_in_explore)
     st.subheader("A review and its edit")
     st.caption(text("flips", "Edit"))
     edit_view(ctx.models)
+
+
+def before_and_after(previous: PreviousRates, results: SuiteResults) -> pd.DataFrame:
+    """Failure rates by capability (and the negated positives pooled) of the
+    models a retrain replaced beside the run's models now: committed figures both."""
+    now = {n: results.scores[n] for n in previous.capabilities if n in results.scores}
+    rows = {c: {} for c in results.capabilities()} | {NEGATED: {}}
+    for name, scores in now.items():
+        was, caps = previous.capabilities[name], scores.rates(results.cases)
+        for cap in results.capabilities():
+            rows[cap][f"{label(name)} before"] = was.get(cap, {}).get("rate")
+            rows[cap][f"{label(name)} now"] = caps[cap]["rate"]
+        rows[NEGATED][f"{label(name)} before"] = pooled(previous.templates[name], NEGATED_POSITIVES)["rate"]
+        rows[NEGATED][f"{label(name)} now"] = pooled(scores.template_rates(results.cases), NEGATED_POSITIVES)["rate"]
+    return pd.DataFrame(rows).T.map(lambda r: "" if r is None else f"{100 * r:.1f}%")
 
 
 @st.fragment

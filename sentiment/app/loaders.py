@@ -33,7 +33,15 @@ from sentiment.data.tables import TableConfig
 from sentiment.evaluation.predictions import PREDICTIONS, load_test_predictions
 from sentiment.evaluation.results import RunMetrics
 from sentiment.experiments.memory_results import MemoryFileError, MemoryResults, load_memory
-from sentiment.experiments.suite_results import SuiteFileError, SuiteResults, load_suite, stale_files
+from sentiment.experiments.suite_results import (
+    PREVIOUS,
+    PreviousRates,
+    SuiteFileError,
+    SuiteResults,
+    load_previous,
+    load_suite,
+    stale_files,
+)
 from sentiment.network.model import ModelLoadError, vocabulary_of
 from sentiment.run import Run
 
@@ -84,7 +92,11 @@ def suite(run: Run) -> tuple[SuiteResults | None, str | None]:
     return _suite(File.at(run.path("suite.json"), *models), run.folder)
 
 
-_RESULTS = {"memory": (load_memory, MemoryFileError), "why_gates": (load_why_gates, WhyGatesFileError)}
+_RESULTS = {
+    "memory": (load_memory, MemoryFileError),
+    "why_gates": (load_why_gates, WhyGatesFileError),
+    "suite_previous": (load_previous, SuiteFileError),
+}
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -94,6 +106,11 @@ def _results(file: File, kind: str):
         return load(file.path)
     except error as err:
         return str(err)
+
+
+def suite_previous(run: Run) -> PreviousRates | str:
+    """The rates of the models a retrain replaced (suite_previous.json), or why there are none."""
+    return _results(File.at(run.path(PREVIOUS)), "suite_previous")
 
 
 def memory(run: Run) -> MemoryResults | str:

@@ -4,7 +4,9 @@ and the run's baselines, which are fitted again on the run's training reviews
 (with the C its validation chose) where the reviews are here (--data).
 
 Writes <models>/suite.json, which the app's "What it gets wrong" tab reads,
-and the suite's section of <models>/report.md.
+and the suite's section of <models>/report.md. Where the run's models were
+retrained since the last suite.json, their old rates are kept first in
+suite_previous.json, for the tab to show beside the new ones.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def score_baselines(results: suite_results.SuiteResults, run: Run, data: str | N
         results.scores[key] = suite_results.run_suite(functools.partial(_positive, fitted), results.cases)
 
 
+def keep_previous(run: Run) -> None:
+    """Where the run's models were retrained since its suite.json, the old
+    models' rates go to suite_previous.json before suite.json is replaced: the
+    app shows them beside the new ones (an unreadable old file is left as it is)."""
+    try:
+        old = run.suite()
+    except suite_results.SuiteFileError:
+        return
+    if suite_results.replaced_models(old, run.folder):
+        write_json(run.path(suite_results.PREVIOUS), suite_results.PreviousRates.of(old).to_json())
+        kept = run.path(suite_results.PREVIOUS)
+        print(f"The models changed since {run.path(suite_results.RESULTS)} was made: their rates kept in {kept}")
+
+
 def _positive(fitted, texts: list[str]):
     return fitted.predict_proba(texts)[:, 1]
 
@@ -67,7 +83,8 @@ def main(argv=None, prog: str | None = None) -> int:
         hint = " (or --no-baselines: the models alone)" if "--data" in str(err) else ""
         print(f"error: {err}{hint}", file=sys.stderr)
         return 2
-    results = suite_results.SuiteResults(suite.build_suite(), meta={"command": command.strip(), "files": {}})
+    meta = {"command": command.strip(), "trained_on": run.metrics.training_texts(), "files": {}}
+    results = suite_results.SuiteResults(suite.build_suite(), meta=meta)
     seconds = {}
     try:
         start = time.perf_counter()
@@ -86,6 +103,7 @@ def main(argv=None, prog: str | None = None) -> int:
         return 2
     results.meta["seconds"] = ", ".join(f"{round(s)} s for the {what}" for what, s in seconds.items())
     out = run.path(suite_results.RESULTS)
+    keep_previous(run)
     write_json(out, results.to_json())
     write_report(run.path("report.md"), run.metrics, sections=suite_markdown(results))
     print("\n".join(suite_markdown(results)).strip())

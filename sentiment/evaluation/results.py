@@ -187,6 +187,16 @@ class RunMetrics:
         """The test of ``first`` against ``second`` on the IMDB test set (either order: the figures turned round)."""
         return find_comparison(self.comparisons, first, second)
 
+    def training_texts(self) -> str:
+        """What the recurrent models read in training, in a few words:
+        "IMDB reviews + SST phrases + rules (negation, contrast)"."""
+        parts = ["IMDB reviews" if "imdb" in self.data.source.lower() else f"the reviews of {self.data.source}"]
+        if self.sentences and self.sentences.weight:
+            parts.append("SST phrases")
+        if self.options.get("rules"):
+            parts.append(f"rules ({', '.join(self.options['rules'])})")
+        return " + ".join(parts)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -193,6 +193,16 @@ SUITE = (
 
 # fmt: on
 
+# The negation templates whose right answer is negative because a positive word is negated ("The movie was
+# not amazing."): the failure a user meets first, pooled into one figure by the report and the app.
+NEGATED_POSITIVES = (
+    "not + positive",
+    "not ... at all, positive",
+    "negated intensifier",
+    "nothing + positive",
+    "did not + like",
+)
+
 
 @dataclass(frozen=True)
 class Case:

@@ -2,7 +2,8 @@
 every case of `sentiment.experiments.suite`, which cases fail and at what
 rate by capability and template (`run_suite`, `SuiteScores`), and suite.json,
 which `python -m sentiment suite` writes and the app reads (`SuiteResults`,
-`load_suite`, `stale_files`)."""
+`load_suite`, `stale_files`), and the rates of the models a retrain replaced
+(`PreviousRates`, suite_previous.json)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,13 @@ def _rates(cases, failed, key) -> dict[str, dict]:
     for row in out.values():
         row["rate"] = row["failures"] / row["cases"]
     return out
+
+
+def pooled(template_rates: dict[str, dict], templates: Sequence[str]) -> dict:
+    """One {cases, failures, rate} over several templates' rates (those present)."""
+    rows = [template_rates[t] for t in templates if t in template_rates]
+    cases, failures = sum(r["cases"] for r in rows), sum(r["failures"] for r in rows)
+    return {"cases": cases, "failures": failures, "rate": failures / cases if cases else float("nan")}
 
 
 def run_suite(predict: Predict, cases: Sequence[Case]) -> SuiteScores:
@@ -134,6 +142,67 @@ def stale_files(results: SuiteResults, folder: str | os.PathLike) -> list[str]:
         for rel, digest in results.meta.get("files", {}).items()
         if not os.path.isfile(os.path.join(folder, rel)) or file_hash(os.path.join(folder, rel)) != digest
     ]
+
+
+# -- the models these replaced ----------------------------------------------------------------------------
+
+PREVIOUS = "suite_previous.json"  # beside suite.json: the rates of the run's models before they were retrained
+
+
+@dataclass(frozen=True)
+class PreviousRates:
+    """The failure rates of the models a retrain replaced, kept when the suite
+    is first run on the new ones, so that the app can show what the retrain
+    changed from committed figures (no old model needs to be kept or loaded)."""
+
+    trained_on: str  # what the replaced models read, as their suite.json said ("" where it did not)
+    command: str  # the command that measured them
+    files: dict[str, str]  # the replaced model files' hashes
+    capabilities: dict[str, dict[str, dict]]  # {model: {capability: {cases, failures, rate}}}
+    templates: dict[str, dict[str, dict]]
+
+    @classmethod
+    def of(cls, results: SuiteResults) -> PreviousRates:
+        """The main models' rates in ``results`` (the lesson models and baselines are not retrained with them)."""
+        names = [n for n in results.scores if n in _main_models(results)]
+        return cls(
+            trained_on=results.meta.get("trained_on", ""),
+            command=results.meta.get("command", ""),
+            files={rel: h for rel, h in results.meta.get("files", {}).items() if _in_run(rel)},
+            capabilities={n: results.scores[n].rates(results.cases) for n in names},
+            templates={n: results.scores[n].template_rates(results.cases) for n in names},
+        )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> PreviousRates:
+        return cls(**{k: data[k] for k in ("trained_on", "command", "files", "capabilities", "templates")})
+
+
+def _main_models(results: SuiteResults) -> set[str]:
+    """The names of the models whose files sit in the run's own folder (not the lesson's, not a baseline)."""
+    return {os.path.splitext(rel)[0] for rel in results.meta.get("files", {}) if _in_run(rel)}
+
+
+def _in_run(relative: str) -> bool:
+    return not os.path.dirname(relative)  # lesson models sit in a folder below the run's
+
+
+def replaced_models(results: SuiteResults, folder: str | os.PathLike) -> bool:
+    """Whether the run's own model files have changed since ``results`` were measured (a retrain)."""
+    return any(_in_run(rel) for rel in stale_files(results, folder))
+
+
+def load_previous(path: str | os.PathLike) -> PreviousRates:
+    return read_json(
+        path,
+        PreviousRates.from_json,
+        SuiteFileError,
+        missing=f"No earlier models' rates at {path}: `python -m sentiment suite` keeps them for retrained models",
+        again="restore it from git, or leave it out",
+    )
 
 
 LESSON = " (lesson)"  # the suffix of a lesson model's name in the results

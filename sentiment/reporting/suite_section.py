@@ -3,8 +3,8 @@ capability, and the templates the main models fail most."""
 
 from __future__ import annotations
 
-from sentiment.experiments.suite import TOLERANCE
-from sentiment.experiments.suite_results import SuiteResults, label
+from sentiment.experiments.suite import NEGATED_POSITIVES, TOLERANCE
+from sentiment.experiments.suite_results import SuiteResults, label, pooled
 
 
 def suite_markdown(results: SuiteResults) -> list[str]:
@@ -30,6 +30,12 @@ def suite_markdown(results: SuiteResults) -> list[str]:
         cells = " | ".join(f"{100 * rates[c]['rate']:.1f}%" for c in caps)
         lines.append(f"| {label(name)} | {cells} | {100 * s.failed.mean():.1f}% |")
     main = [n for n in results.scores if f"{n}.keras" in meta.get("files", {})]  # the run's own, not lesson or baseline
+    negated = {name: pooled(results.scores[name].template_rates(results.cases), NEGATED_POSITIVES) for name in main}
+    if negated:
+        each = ", ".join(f"{label(n)} {100 * r['rate']:.1f}%" for n, r in negated.items())
+        cases = next(iter(negated.values()))["cases"]
+        templates = ", ".join(NEGATED_POSITIVES)
+        lines += ["", f"Negated positives ({templates}: {cases} cases, all negative) failed: {each}."]
     for name in main:
         worst = sorted(results.scores[name].template_rates(results.cases).items(), key=lambda kv: -kv[1]["rate"])[:5]
         listed = "; ".join(f"{t} {100 * r['rate']:.0f}%" for t, r in worst)
