@@ -104,6 +104,19 @@ def exceptions(page) -> list[str]:
 # knows (the tests' tiny ones too: a word out of the vocabulary is [UNK]), and
 # none of the page's first review (the "Clearly positive" example).
 WORDS = ["wonderful", "great", "movie", "ever", "awful", "just", "boring", "dull", "worst", "terrible"]
+# Twenty more for a class in a room (benchmark_app.py's 30 sessions): common enough for the 20,000-word vocabulary.
+MORE_WORDS = [
+    "funny", "brilliant", "excellent", "fantastic", "perfect", "charming", "clever", "fun", "enjoyable", "touching",
+    "bad", "poor", "stupid", "weak", "silly", "horrible", "lame", "mediocre", "pointless", "predictable",
+]  # fmt: skip
+
+
+def session_words(n: int) -> list[str]:
+    """``n`` words for ``n`` sessions at once, one each (at most 30)."""
+    words = WORDS + MORE_WORDS
+    if not 1 <= n <= len(words):
+        raise ValueError(f"sessions at once: got {n}, wanted 1 to {len(words)} (one distinct word each)")
+    return words[:n]
 
 
 def session_review(word: str) -> str:

@@ -37,6 +37,16 @@ class AppServer:
     url: str
     started: float  # time.perf_counter() just before the server process was started
     _log: object
+    pid: int = 0
+
+    def peak_memory_mb(self) -> float | None:
+        """The server process's peak resident memory so far (Linux's VmHWM), in MB; None where /proc cannot say."""
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii") as f:
+                kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        except (OSError, StopIteration, ValueError):
+            return None
+        return kb / 1024
 
     def log(self) -> str:
         self._log.flush()
@@ -110,7 +120,7 @@ def serve_app(
                     )
                     raise AppServerError(f"streamlit {state}. Its output:\n{log.read()[-3000:]}")
                 time.sleep(0.1)
-            yield AppServer(url, started, log)
+            yield AppServer(url, started, log, server.pid)
         finally:
             server.terminate()
             try:

@@ -85,6 +85,14 @@ def test_ten_sessions_at_once_are_all_answered(server):
         assert not page["others"] and not page["exceptions"], page
     log = server.log()
     assert "Traceback" not in log and "Exception" not in log, log[-3000:]
+    assert server.peak_memory_mb() > 100  # a server with TensorFlow and two models (benchmark_app.py reports it)
+
+
+def test_a_class_in_a_room_gets_a_word_each():
+    words = browser.session_words(30)
+    assert len(set(words)) == 30 and browser.session_words(10) == browser.WORDS
+    with pytest.raises(ValueError, match="got 31, wanted 1 to 30"):
+        browser.session_words(31)
 
 
 def test_python_app_py_serves_the_app_warmed_up(tiny_run, tiny_lesson, chrome):
