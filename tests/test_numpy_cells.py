@@ -353,7 +353,11 @@ def test_p_is_keras_on_the_behavioural_suite_for_every_committed_model(numpy_mod
 def test_every_gate_and_state_is_the_traces(name, numpy_models, keras_models):
     """Both traces of `sentiment.analysis.traces`: the compiled one the app
     shows, and Keras's own time loop. An LSTM's cell state is unbounded (it
-    reaches ~200 on the long review): it is compared relative to its size."""
+    reaches ~200 on the long review): it is compared relative to its size.
+    Over the long review's 800 steps Keras's float32 drifts from the float64
+    NumPy cells (the committed LSTM's backward hidden state: by up to 1.7e-5
+    compiled, 1.0e-5 in Keras's loop; 1e-7 on the short reviews), so it gets a
+    looser bound; a wrong equation is off by 1e-2 or more."""
     from sentiment.analysis.reading import trace
     from sentiment.analysis.traces import trace_through_keras
 
@@ -362,7 +366,7 @@ def test_every_gate_and_state_is_the_traces(name, numpy_models, keras_models):
         "Not bad at all; I didn't expect to like it, but the cast won me over.",
         "dull " * 900 + "but a great ending",  # cut by HeadTail, and a cell state far from 0
     ]
-    for text in texts:
+    for text, atol in zip(texts, (1e-5, 1e-5, 5e-5)):
         ours = numpy_models[name].trace(text)
         for make in (trace, trace_through_keras):
             expected = make(keras_models[name], text)
@@ -372,5 +376,5 @@ def test_every_gate_and_state_is_the_traces(name, numpy_models, keras_models):
                 assert list(got) == layer.names
                 for quantity, values in layer.values.items():
                     np.testing.assert_allclose(
-                        got[quantity], values, atol=1e-5, rtol=1e-4, err_msg=f"{name} {layer.label} {quantity}"
+                        got[quantity], values, atol=atol, rtol=1e-4, err_msg=f"{name} {layer.label} {quantity}"
                     )

@@ -5,7 +5,7 @@ bag-of-n-grams baselines, and write them to --out.
     python train.py --data PATH --limit 2000 --epochs 1 --out /tmp/quick   # a quick run
     python train.py --config configs/lesson.toml --data PATH          # a variant: settings in a file
     python train.py --data reviews.csv --text-column review --label-column sentiment   # your own reviews
-    python train.py --data PATH --config configs/sst.toml              # IMDB and SST's phrases
+    python train.py --data PATH --config configs/sst_rules.toml        # the committed recipe: + SST, rules
 
 Writes to --out (default saved_models/, replacing the models and figures
 committed there): one <cell>.keras per model (raw text in, P(positive) out),
@@ -103,14 +103,14 @@ class RunConfig:
     sst: str | None = option(
         None,
         "the Stanford Sentiment Treebank's folder (train.txt, dev.txt, test.txt): every model is also scored on "
-        "SST-2's whole sentences (dev and test); the setting sst_weight (configs/sst.toml) mixes its phrases in",
+        "SST-2's whole sentences (dev and test); the setting sst_weight (configs/sst_rules.toml) mixes its phrases in",
         default_text="none: IMDB alone",
     )
     sst_weight: float = option(
         0.0,
         "SST training phrases mixed into training: SST batches per IMDB batch in each epoch, each batch all SST "
         "phrases of similar length (0: SST is only scored on)",
-        flag=False,  # a recipe's setting: configs/sst.toml; --sst is the flag a run needs
+        flag=False,  # a recipe's setting: configs/sst_rules.toml; --sst is the flag a run needs
     )
     rules: list[str] = option(
         default_factory=list,
