@@ -287,7 +287,7 @@ def main(argv=None) -> int:
         alone = result["sessions"].get("1")
         if alone:  # the slowest answer as a multiple of one session's alone (target for 30: at most 4x)
             t["slowest_over_one"] = round(t["slowest_answer_s"] / alone["slowest_answer_s"], 2)
-        print(f"{n} sessions at once: slowest answer {t['slowest_answer_s']} s after opening "
+        print(f"{n} session{'s' if n != 1 else ''} at once: slowest answer {t['slowest_answer_s']} s after opening "
               f"({t.get('slowest_over_one', '-')}x one session's), first verdicts {max(t['first_verdicts_s'])} s "
               f"at the latest; answers to another's review {t['wrong_answers']}, exceptions on pages "
               f"{t['exceptions_on_pages']}, in the server log {len(t['server_log_errors'])}; "

@@ -52,7 +52,8 @@ def render(ctx: Context) -> None:
         previous = loaders.suite_previous(ctx.run)
         if isinstance(previous, PreviousRates):
             st.markdown("**Before and after the retrain**")
-            st.caption(text("flips", "Before and after the retrain", trained_on=previous.trained_on or "earlier data"))
+            read = f", which read {previous.trained_on}," if previous.trained_on else ""
+            st.caption(text("flips", "Before and after the retrain", read=read))
             st.dataframe(before_and_after(previous, results), width="stretch")
         failing_cases(results, ctx.open_in_explore)
     st.subheader("A review and its edit")
