@@ -1,5 +1,6 @@
 """Shared fixtures and helpers. Test modules import from here, never from each other."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -258,3 +259,14 @@ def tiny_suite(tiny_run, tiny_lesson, tmp_path_factory):
     data = str(out.parent / "data" / "aclImdb")
     assert run_suite(["--models", str(folder), "--lesson", str(tiny_lesson), "--data", data]) == 0
     return folder
+
+
+def contents(folder) -> dict[str, str]:
+    """{relative path: sha256} of every file below ``folder``: to show a command wrote nothing."""
+    return {
+        os.path.relpath(os.path.join(root, name), folder): hashlib.sha256(
+            open(os.path.join(root, name), "rb").read()
+        ).hexdigest()
+        for root, _, names in os.walk(folder)
+        for name in names
+    }

@@ -9,14 +9,13 @@ train the tiny grid for real and show it in the app.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, contents
 from sentiment.experiments import memory
 from sentiment.experiments.ablation import Ablation
 from sentiment.experiments.ablation_arms import arms_of
@@ -40,16 +39,6 @@ def lesson(tmp_path):
     for result in metrics["models"].values():
         (folder / "lesson" / result["file"]).write_bytes(b"a model")
     return folder
-
-
-def contents(folder) -> dict[str, str]:
-    return {
-        os.path.relpath(os.path.join(root, name), folder): hashlib.sha256(
-            open(os.path.join(root, name), "rb").read()
-        ).hexdigest()
-        for root, _, names in os.walk(folder)
-        for name in names
-    }
 
 
 def exit_status(argv) -> int:

@@ -5,13 +5,14 @@ not one file of the folder changes (`python -m sentiment suite --data
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
 import shutil
 
 import pytest
+
+from conftest import contents
 
 COMMITTED = os.path.join(os.path.dirname(__file__), os.pardir, "saved_models")
 MISSING = "/nonexistent/aclImdb"
@@ -33,16 +34,6 @@ def run_folder(tmp_path):
         (folder / name).write_text("before")
     shutil.copy(os.path.join(COMMITTED, "lesson", "memory.json"), folder / "lesson" / "memory.json")
     return folder
-
-
-def contents(folder) -> dict[str, str]:
-    return {
-        os.path.relpath(os.path.join(root, name), folder): hashlib.sha256(
-            open(os.path.join(root, name), "rb").read()
-        ).hexdigest()
-        for root, _, names in os.walk(folder)
-        for name in names
-    }
 
 
 COMMANDS = {
