@@ -114,12 +114,20 @@ def sessions(models: str, lesson: str, cache: str, n: int) -> dict:
 
     env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
     with serve_app(models, deadline_s=120, env=env) as server:
+        server_cpu, machine_cpu, begin = server.cpu_seconds(), machine_cpu_seconds(), time.perf_counter()
         pages = browser.sessions_at_once(server.url, len(keras_files(models)), browser.session_words(n), 900_000)
+        wall = time.perf_counter() - begin
+        server_cpu = _spent(server_cpu, server.cpu_seconds())
+        machine_cpu = _spent(machine_cpu, machine_cpu_seconds())
         log = server.log()
         memory = server.peak_memory_mb()
     return {
         "sessions": len(pages),
         "server_peak_memory_mb": None if memory is None else round(memory),
+        # Who used the cores while the pages were served: the server, and the rest (Chromium's pages, mostly).
+        "wall_s": round(wall, 1),
+        "server_cpu_s": server_cpu,
+        "machine_cpu_s": machine_cpu,
         "first_verdicts_s": [round(p["verdicts"], 1) for p in pages],
         "answer_s": [round(p["answer"], 1) for p in pages],
         "slowest_answer_s": round(max(p["answer"] for p in pages), 1),
@@ -127,6 +135,21 @@ def sessions(models: str, lesson: str, cache: str, n: int) -> dict:
         "exceptions_on_pages": sum(p["exceptions"] for p in pages),
         "server_log_errors": [line for line in log.splitlines() if "Traceback" in line],
     }
+
+
+def machine_cpu_seconds() -> float | None:
+    """CPU time every core of the machine has spent busy since boot (Linux's /proc/stat); None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user ... steal; guest time is inside user
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 1)
 
 
 def atlas_views(models: str, lesson: str, cache: str) -> dict:
@@ -291,7 +314,8 @@ def main(argv=None) -> int:
               f"({t.get('slowest_over_one', '-')}x one session's), first verdicts {max(t['first_verdicts_s'])} s "
               f"at the latest; answers to another's review {t['wrong_answers']}, exceptions on pages "
               f"{t['exceptions_on_pages']}, in the server log {len(t['server_log_errors'])}; "
-              f"server peak memory {t['server_peak_memory_mb']} MB", flush=True)  # fmt: skip
+              f"server peak memory {t['server_peak_memory_mb']} MB; CPU seconds in those {t['wall_s']} s: the server "
+              f"{t['server_cpu_s']}, the whole machine {t['machine_cpu_s']}", flush=True)  # fmt: skip
     result["atlas_views_s"] = a = atlas_views(args.models, args.lesson, kept)
     print(f"warm, a click away: another unit's page {a['unit_page_s']} s, the other model's hypothesis search "
           f"{a['hypothesis_search_s']} s; exceptions: {len(a['exceptions'])}", flush=True)  # fmt: skip

@@ -48,6 +48,15 @@ class AppServer:
             return None
         return kb / 1024
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the server process has used so far, user and system, all threads (/proc); None elsewhere."""
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def log(self) -> str:
         self._log.flush()
         with open(self._log.name, encoding="utf-8", errors="replace") as f:

@@ -86,6 +86,7 @@ def test_ten_sessions_at_once_are_all_answered(server):
     log = server.log()
     assert "Traceback" not in log and "Exception" not in log, log[-3000:]
     assert server.peak_memory_mb() > 100  # a server with TensorFlow and two models (benchmark_app.py reports it)
+    assert server.cpu_seconds() > 1  # it has loaded them and read ten reviews
 
 
 def test_a_class_in_a_room_gets_a_word_each():
