@@ -1,6 +1,6 @@
 """Take the README's screenshots of the app with the committed models.
 
-    python docs/screenshots.py                    # writes docs/app.png, compare.png, wrong.png, why_gates.png
+    python docs/screenshots.py        # docs/app.png, compare.png, wrong.png, why_gates.png, gate_off.png
     python docs/screenshots.py --out /tmp/shots --chromium /usr/bin/chromium
 
 Serves `python app.py` on 127.0.0.1 (models from saved_models/, the
@@ -75,6 +75,24 @@ def main(argv=None) -> int:
             page.wait_for_selector("span[title*='kept at the end']", timeout=180_000)
             page.wait_for_timeout(3000)
             shot("Why gates?", "why_gates.png")
+
+            # The tab's last section, scrolled to: the LSTM without its forget gate beside the full LSTM.
+            heading = page.get_by_role("heading", name="Switch a gate off")
+            heading.scroll_into_view_if_needed()
+            if page.get_by_text("python -m sentiment ablate").count() == 0:  # ablation.json is there: pick an arm
+                label = "Switched off, or started otherwise"
+                page.get_by_text(label).wait_for(timeout=60_000)
+                page.locator("[data-testid='stSelectbox']").filter(has_text=label).click()
+                page.get_by_role("option", name="LSTM no forget", exact=True).click()
+                page.wait_for_timeout(4000)
+                heading.evaluate("h => h.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(1000)
+            errors = page.locator("[data-testid='stException']")
+            if errors.count():
+                raise SystemExit(f"Switch a gate off shows an exception: {errors.first.inner_text()}")
+            path = os.path.join(args.out, "gate_off.png")
+            page.screenshot(path=path)
+            print(f"Switch a gate off: {path}")
         finally:
             browser.close()
     return 0

@@ -196,9 +196,9 @@ def memory_reading(results: AblationResults, name: str) -> str | None:
         return "at no distance" if distance is None else f"up to N = {distance}"
 
     if (mine or 0) > (theirs or 0):
-        verdict = "keeps the bit further than the full cell: this task does not need the change it makes"
+        verdict = "keeps the bit further than the full cell: on this task the change helps"
     elif (mine or 0) < (theirs or 0):
-        verdict = "keeps the bit less far than the full cell: this task needs what it takes away"
+        verdict = "keeps the bit less far than the full cell: this task needs what the change takes away"
     else:
         verdict = "keeps the bit as far as the full cell"
     at = f"; at N = {last.distance}: {_pct(last.mean)} against {_pct(full_last.mean)}" if full_last is not None else ""
