@@ -236,6 +236,23 @@ def test_whether_the_committed_budget_decided_the_elman_lstm_result(tmp_path):
     assert points[8].solved == 2 and points[8].solved_by_committed == 0 and points[8].steps_to_95 == [1200, 1200]
 
 
+def test_a_reach_counts_only_distances_kept_in_every_seed_up_to_it(tmp_path):
+    ablation = tiny_results(tmp_path)
+    runner = ablation.memory_runner
+
+    def lost_once_at_2(arm, distance, seed, settings):  # the LSTM loses one seed at N = 2 and keeps both at N = 8
+        run = runner(arm, distance, seed, settings)
+        if arm.name == "lstm" and distance == 2 and seed == 0:
+            run |= {"accuracy": 0.5, "passed_95_at": None}
+        return run
+
+    ablation.memory_runner = lost_once_at_2
+    results = ablation.run(["memory"])
+    assert {p.distance: p.solved for p in results.memory_points("lstm")} == {2: 1, 8: 2}
+    assert results.longest_solved("lstm") is None and results.longest_solved("elman") == 8
+    assert "the full cell at no distance" in arm_reading(results, "lstm:no_forget")
+
+
 def test_the_report_section_and_the_plain_reading(tmp_path):
     results = tiny_results(tmp_path).run(["memory", "imdb"])
     text = "\n".join(ablation_markdown(results))

@@ -12,6 +12,14 @@ POSITIVE = (
     "and the music is beautiful. I loved every minute."
 )
 NEGATIVE = "A complete waste of time. The plot is boring and predictable and the acting is awful."
+# A verdict short of saturation. Where P is within 0.002 of 0 or 1 (NEGATIVE, for the committed LSTM: logit -6.5)
+# dropping one word moves P by 1e-4 or less, and occlusion's ranking of the words is mostly rounding: the two
+# views are compared where occlusion can see something (measured on the committed models: 0.76 and 0.81 here,
+# 0.28 and 0.52 on NEGATIVE).
+MIXED = (
+    "The first half is slow and the dialogue is clumsy, "
+    "but the last hour is gripping and the lead actress is wonderful."
+)
 
 
 @pytest.mark.parametrize("text", [POSITIVE, NEGATIVE, "not bad at all, honestly"])
@@ -52,7 +60,7 @@ def test_explanation_words_units_and_agreement(committed_model):
     for_pos, for_neg = e.top_words(3)
     assert for_neg and all(score < 0 for _, score in for_neg)
     assert all(score > 0 for _, score in for_pos)
-    assert e.rank_agreement > 0.3  # two independent views broadly agree (measured 0.75-0.96)
+    assert reading.explain(committed_model, MIXED).rank_agreement > 0.3  # two independent views broadly agree
     # With max-and-mean pooling and a linear head, the units' shares are exact.
     total = sum(u.contributions.sum() for u in e.units)
     assert total == pytest.approx(e.logit - e.logit_at_zero, abs=1e-3)
