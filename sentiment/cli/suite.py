@@ -51,8 +51,8 @@ def keep_previous(run: Run) -> None:
     except suite_results.SuiteFileError:
         return
     if suite_results.replaced_models(old, run.folder):
-        write_json(run.path(suite_results.PREVIOUS), suite_results.PreviousRates.of(old).to_json())
         kept = run.path(suite_results.PREVIOUS)
+        write_json(kept, suite_results.PreviousRates.of(old).to_json())
         print(f"The models changed since {run.path(suite_results.RESULTS)} was made: their rates kept in {kept}")
 
 

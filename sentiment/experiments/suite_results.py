@@ -83,6 +83,11 @@ class SuiteResults:
     scores: dict[str, SuiteScores] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    def main_models(self) -> list[str]:
+        """The models whose files sit in the run's own folder, in the results' order (no lesson model, no baseline)."""
+        files = {os.path.splitext(rel)[0] for rel in self.meta.get("files", {}) if _in_run(rel)}
+        return [name for name in self.scores if name in files]
+
     def capabilities(self) -> list[str]:
         """The capabilities the cases test, in `CAPABILITIES`' order."""
         present = {c.capability for c in self.cases}
@@ -164,7 +169,7 @@ class PreviousRates:
     @classmethod
     def of(cls, results: SuiteResults) -> PreviousRates:
         """The main models' rates in ``results`` (the lesson models and baselines are not retrained with them)."""
-        names = [n for n in results.scores if n in _main_models(results)]
+        names = results.main_models()
         return cls(
             trained_on=results.meta.get("trained_on", ""),
             command=results.meta.get("command", ""),
@@ -179,11 +184,6 @@ class PreviousRates:
     @classmethod
     def from_json(cls, data: dict) -> PreviousRates:
         return cls(**{k: data[k] for k in ("trained_on", "command", "files", "capabilities", "templates")})
-
-
-def _main_models(results: SuiteResults) -> set[str]:
-    """The names of the models whose files sit in the run's own folder (not the lesson's, not a baseline)."""
-    return {os.path.splitext(rel)[0] for rel in results.meta.get("files", {}) if _in_run(rel)}
 
 
 def _in_run(relative: str) -> bool:

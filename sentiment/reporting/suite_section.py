@@ -29,7 +29,7 @@ def suite_markdown(results: SuiteResults) -> list[str]:
         rates = s.rates(results.cases)
         cells = " | ".join(f"{100 * rates[c]['rate']:.1f}%" for c in caps)
         lines.append(f"| {label(name)} | {cells} | {100 * s.failed.mean():.1f}% |")
-    main = [n for n in results.scores if f"{n}.keras" in meta.get("files", {})]  # the run's own, not lesson or baseline
+    main = results.main_models()
     negated = {name: pooled(results.scores[name].template_rates(results.cases), NEGATED_POSITIVES) for name in main}
     if negated:
         each = ", ".join(f"{label(n)} {100 * r['rate']:.1f}%" for n, r in negated.items())
