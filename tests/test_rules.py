@@ -13,12 +13,9 @@ from sentiment.data.rules import (
     CLAUSE_WORDS,
     contrast_rows,
     negated,
-    negated_forms,
-    negation_forms_rows,
     negation_rows,
     polarity_words,
     split_sentences,
-    unliked,
 )
 from sentiment.data.splits import Split, concatenated
 
@@ -43,52 +40,6 @@ EVERY = set(lexicon.POSITIVE) | set(lexicon.NEGATIVE)
 )
 def test_the_negation_rule_takes_one_polarity_word_after_a_copula(sentence, expected):
     assert negated(sentence, POLAR, EVERY) == expected
-
-
-def test_the_negation_forms_rule_negates_the_same_sentences_in_every_form_that_reads_as_english():
-    forms, label = negated_forms("The plot was really clever.", POLAR, EVERY)
-    assert label == 1 and forms == [
-        "The plot wasn't really clever.",
-        "The plot was not really clever.",
-        "The plot was never really clever.",
-        "The plot was hardly really clever.",
-        "The plot was far from really clever.",
-        "I wouldn't say the plot was really clever.",
-    ]
-    assert negated_forms("It seems really lame.", POLAR, EVERY) == (
-        ["It doesn't seem really lame.", "I wouldn't say it seems really lame."],
-        0,
-    )
-    for sentence in ("The plot was good.", "The plot was not clever.", "Clever."):  # as the negation rule
-        assert negated(sentence, POLAR, EVERY) is None and negated_forms(sentence, POLAR, EVERY) is None
-
-
-@pytest.mark.parametrize(
-    "sentence,expected",
-    [
-        ("I really enjoyed the stepping routines.", "I didn't really enjoy the stepping routines."),
-        ("Honestly, I recommend it to anyone.", "Honestly, I don't recommend it to anyone."),
-        ("I enjoyed it.", None),  # too short to be more than the verb
-        ("I enjoyed the brilliant cast.", None),  # a polarity word: which one decides?
-        ("I never enjoyed the second half.", None),  # negated already
-        ("I liked the second half a lot.", None),  # "like" is the suite's half
-    ],
-)
-def test_the_negation_forms_rule_negates_the_rules_half_of_the_liking_verbs(sentence, expected):
-    assert unliked(sentence, EVERY) == expected
-
-
-def test_negation_forms_rows_put_each_sentence_beside_forms_of_the_other_label_seeded():
-    reviews = ["Saw it twice. The plot was clever. I really enjoyed the stepping routines.", "It seems really lame."]
-    rows = negation_forms_rows(reviews, seed=4)
-    assert rows.texts[0] == "The plot was clever." and len(set(rows.texts[1:3])) == 2
-    assert set(rows.texts[1:3]) <= set(negated_forms("The plot was clever.", POLAR, EVERY)[0])
-    enjoyed, lame = "I really enjoyed the stepping routines.", "It seems really lame."
-    assert rows.texts[3:5] == [enjoyed, "I didn't really enjoy the stepping routines."]
-    assert rows.texts[5:] == [lame, "It doesn't seem really lame.", "I wouldn't say it seems really lame."]
-    assert rows.labels.tolist() == [1, 0, 0, 1, 0, 0, 1, 1] and rows.ids[0] == "negation_forms:0"
-    assert negation_forms_rows(reviews, seed=4).texts == rows.texts
-    assert len(negation_forms_rows(reviews, at_most=1, seed=4)) == 3
 
 
 def test_the_rules_read_only_the_half_of_every_word_list_the_suite_is_never_scored_on():

@@ -41,7 +41,7 @@ from sentiment.cli.scoring import score_baseline_also
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
 from sentiment.data.batches import adaptable, batches, mixed_batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
-from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_forms_rows, negation_rows
+from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_rows
 from sentiment.data.splits import DataError, Split, concatenated, limit, train_val_split
 from sentiment.data.sst import SST, load_sst
 from sentiment.data.tables import TableConfig
@@ -115,8 +115,7 @@ class RunConfig:
     rules: list[str] = option(
         default_factory=list,
         help="training sentences made by rule (sentiment/data/rules.py): negation (a sentence of the training "
-        'reviews and its negation), negation_forms (the same, negated as "wasn\'t", "was never", "I wouldn\'t '
-        'say ..." and more), contrast ("X, but Y", labelled as Y)',
+        'reviews and its negation), contrast ("X, but Y", labelled as Y)',
         flag=False,  # a recipe's setting, like sst_weight
     )
     rule_weight: float = option(
@@ -288,13 +287,9 @@ def with_rules(data: TrainingData, args: argparse.Namespace, to_ids) -> None:
     rule's sentences and, with --sst, SST's whole training sentences."""
     if not isinstance(data.train.texts, (list, tuple)):
         raise DataError("rules: a streamed table's reviews are read once per pass; train on a smaller table")
-    made = {}
-    if "negation" in args.rules or "contrast" in args.rules:
-        made["negation"] = negation_rows(data.train.texts, seed=args.seed)
-    if "negation_forms" in args.rules:
-        made["negation_forms"] = negation_forms_rows(data.train.texts, seed=args.seed)
+    negation = negation_rows(data.train.texts, seed=args.seed)
+    made = {"negation": negation}
     if "contrast" in args.rules:
-        negation = made["negation"]
         pool = negation if data.sst is None else concatenated(negation, data.sst.train_sentences)
         made["contrast"] = contrast_rows(pool, min(CONTRAST_ROWS, len(data.train)), seed=args.seed)
     rows = concatenated(*(made[rule] for rule in args.rules))
