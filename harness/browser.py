@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
+import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -123,32 +126,63 @@ def session_review(word: str) -> str:
     return f"The film was {word} from start to finish, and the whole cast was {word} too."
 
 
-def sessions_at_once(url: str, models: int, words: list[str] = WORDS, timeout_ms: int = 300_000) -> list[dict]:
+def sessions_at_once(
+    url: str, models: int, words: list[str] = WORDS, timeout_ms: int = 300_000, browser_nice: int = 0
+) -> list[dict]:
     """One page per word, all opened together in one browser (one Streamlit
     session each), each typing its review as soon as its box is there.
+    ``browser_nice`` > 0 runs Chromium at that lower CPU priority: the pages
+    then stand for browsers on machines of their own, drawing with what the
+    server leaves over rather than taking the cores from it.
 
     Returns:
         Per page: "verdicts" (its first) and "answer" (its own review's
-        attributions), seconds from its navigation start; "others" (words of
-        other reviews on the page once its run is done: none expected);
+        attributions on the page), seconds from its navigation start;
+        "answer_sent" (seconds from opening the page until the server's
+        message with those attributions reached the browser); "others" (words
+        of other reviews on the page once its run is done: none expected);
         "exceptions" (shown on the page).
     """
     # In a thread of its own: a synchronous Playwright may be running an event loop in this one.
     with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, _sessions(url, models, words, timeout_ms)).result()
+        return thread.submit(asyncio.run, _sessions(url, models, words, timeout_ms, browser_nice)).result()
 
 
-async def _sessions(url: str, models: int, words: list[str], timeout_ms: int) -> list[dict]:
+@contextlib.contextmanager
+def _niced(nice: int) -> Iterator[str]:
+    """The Chromium to launch: Debian's, or a script that starts it under ``nice``."""
+    if nice <= 0:
+        yield CHROMIUM
+        return
+    with tempfile.TemporaryDirectory(prefix="niced-chromium-") as folder:
+        script = os.path.join(folder, "chromium")
+        with open(script, "w", encoding="ascii") as f:
+            f.write(f'#!/bin/sh\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n')
+        os.chmod(script, stat.S_IRWXU)
+        yield script
+
+
+async def _sessions(url: str, models: int, words: list[str], timeout_ms: int, nice: int) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        chrome = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with _niced(nice) as executable:
+            chrome = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             tabs = await chrome.new_context(viewport=VIEWPORT)
 
             async def one(word: str) -> dict:
                 page = await tabs.new_page()
                 await page.add_init_script(_watcher({"verdicts": verdicts_shown(models), "answer": answered(word)}))
+                sent, opened = {}, time.perf_counter()
+                # The attributions' element, as the server sends it: the word's span with its share.
+                marks = (f'title="{word} #'.encode(), b"share of P(positive)")
+
+                def frame(payload) -> None:
+                    if "answer_sent" not in sent and isinstance(payload, bytes) and all(m in payload for m in marks):
+                        sent["answer_sent"] = time.perf_counter() - opened
+
+                page.on("websocket", lambda socket: socket.on("framereceived", frame))
                 await page.goto(url, timeout=timeout_ms)
                 box = page.get_by_role("textbox", name="Review", exact=True)
                 await box.wait_for(timeout=timeout_ms)
@@ -161,7 +195,7 @@ async def _sessions(url: str, models: int, words: list[str], timeout_ms: int) ->
                 seen = {k: v / 1000 for k, v in (await page.evaluate("window.__seen")).items()}
                 others = [w for w in words if w != word and await page.locator(f"span[title^='{w} #']").count()]
                 shown = await page.locator("[data-testid='stException']").count()
-                return {**seen, "others": others, "exceptions": shown}
+                return {**seen, **sent, "others": others, "exceptions": shown}
 
             return list(await asyncio.gather(*(one(w) for w in words)))
         finally:
