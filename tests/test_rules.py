@@ -15,7 +15,6 @@ from sentiment.data.rules import (
     negated,
     negation_rows,
     polarity_words,
-    scope_rows,
     split_sentences,
 )
 from sentiment.data.splits import Split, concatenated
@@ -71,17 +70,6 @@ def test_negation_rows_are_pairs_of_opposite_labels_and_a_seeded_sample():
     assert len(two) == 4 and two.texts == negation_rows(reviews, at_most=2, seed=3).texts
     assert set(two.texts) < set(rows.texts)
     assert split_sentences("One.<br />Two! Three?") == ["One.", "Two!", "Three?"]
-
-
-def test_scope_rows_put_each_negation_rule_sentence_in_a_negating_frame_with_the_other_label():
-    rows = negation_rows(["Saw it. The plot was clever. The cast is awful. I was bored. It was really lame."])
-    scoped = scope_rows(rows)
-    assert scoped.texts == [
-        "I wouldn't say the plot was clever.",
-        "I can't say the cast is awful.",
-        "Nobody would say it was really lame.",
-    ]
-    assert scoped.labels.tolist() == [0, 1, 1] and scoped.ids[0] == "negation_scope:0"
 
 
 def test_contrast_rows_join_opposite_verdicts_and_take_the_second_ones_label():

@@ -41,7 +41,7 @@ from sentiment.cli.scoring import score_baseline_also
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
 from sentiment.data.batches import adaptable, batches, mixed_batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
-from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_rows, scope_rows
+from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_rows
 from sentiment.data.splits import DataError, Split, concatenated, limit, train_val_split
 from sentiment.data.sst import SST, load_sst
 from sentiment.data.tables import TableConfig
@@ -289,8 +289,6 @@ def with_rules(data: TrainingData, args: argparse.Namespace, to_ids) -> None:
         raise DataError("rules: a streamed table's reviews are read once per pass; train on a smaller table")
     negation = negation_rows(data.train.texts, seed=args.seed)
     made = {"negation": negation}
-    if "negation_scope" in args.rules:
-        made["negation_scope"] = scope_rows(negation)
     if "contrast" in args.rules:
         pool = negation if data.sst is None else concatenated(negation, data.sst.train_sentences)
         made["contrast"] = contrast_rows(pool, min(CONTRAST_ROWS, len(data.train)), seed=args.seed)

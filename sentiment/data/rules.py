@@ -7,9 +7,6 @@ and 8). Two rules make short labelled sentences that do:
 - ``negation``: sentences of the training reviews with exactly one polarity
   word after a copula ("The plot was clever."), labelled by that word, each
   beside the same sentence with "not" after the copula, labelled the other way.
-- ``negation_scope``: the negation rule's sentences under a negation that
-  stands apart from their polarity word ("I wouldn't say the plot was
-  clever."), labelled the other way.
 - ``contrast``: two labelled sentences of opposite verdicts joined as
   "X, but Y", labelled as Y.
 
@@ -28,7 +25,7 @@ import numpy as np
 from sentiment.data import lexicon
 from sentiment.data.splits import Split
 
-RULES = ("negation", "negation_scope", "contrast")
+RULES = ("negation", "contrast")
 TURNS = {"but", "though", "although", "however", "yet", "still", "while", "whereas", "despite"}
 CLAUSE_WORDS = 15  # each side of a contrast: a sentence someone types, not a review
 CONTRAST_ROWS = 4000  # about as many as the negation rule finds in IMDB's 22,500 training reviews
@@ -93,19 +90,6 @@ def negation_rows(texts, at_most: int = 6000, seed: int = 0) -> Split:
         texts_out += [original, negation]
         labels += [label, 1 - label]
     return _rows(texts_out, labels, "negation")
-
-
-SCOPE_FRAMES = ("I wouldn't say", "I can't say", "Nobody would say", "It is not true that")
-
-
-def scope_rows(negation: Split) -> Split:
-    """Each sentence the negation rule took (the first of each pair), inside a
-    negating frame (`SCOPE_FRAMES`, in turn), labelled the other way."""
-    texts = []
-    for k, sentence in enumerate(negation.texts[0::2]):
-        lowered = sentence if sentence.split()[0] in ("I", "I'm") else sentence[:1].lower() + sentence[1:]
-        texts.append(f"{SCOPE_FRAMES[k % len(SCOPE_FRAMES)]} {lowered}")
-    return _rows(texts, [1 - int(y) for y in negation.labels[0::2]], "negation_scope")
 
 
 def contrast_rows(sentences: Split, count: int, seed: int = 0) -> Split:
