@@ -175,6 +175,26 @@ def test_warm_up_forgets_a_retrained_model_s_old_jobs(tmp_path, committed_run):
 
 
 @pytest.mark.slow
+def test_warm_up_settles_the_heap_once_everything_queued_is_loaded(tmp_path, committed_run):
+    """After the models and their passes, what is loaded leaves the garbage
+    collector's reach (gc.freeze): a full collection no longer walks it."""
+    import gc
+
+    from sentiment.app.warmup import Warmup
+
+    path = str(tmp_path / "elman.keras")
+    shutil.copy(committed_run.lesson.model_paths()["elman"], path)
+    gc.unfreeze()
+    warmup = Warmup()
+    try:
+        warmup.start([path], [])
+        warmup._pool.shutdown(wait=True)  # the queue, run to its end
+        assert warmup.verdicts(path).done() and gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.slow
 def test_a_run_s_splits_are_the_ones_train_py_made(tiny_run):
     out, _ = tiny_run
     run = Run(out)

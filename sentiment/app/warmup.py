@@ -18,6 +18,7 @@ session of the server shares the one `Warmup`, its models and their passes.
 
 from __future__ import annotations
 
+import gc
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -88,6 +89,7 @@ class Warmup:
             self.programs(path, EXPLORE)
         for path in lesson:
             self.programs(path, WHY_GATES)
+        self._pool.submit(settle_the_heap)
 
     def model(self, path: str) -> keras.Model:
         """The model, loaded (waiting for the worker if it is not yet).
@@ -99,6 +101,17 @@ class Warmup:
 
     def ready(self, path: str, programs: tuple[Program, ...]) -> bool:
         return self.programs(path, programs).done()
+
+
+def settle_the_heap() -> None:
+    """Moves what is loaded by now (TensorFlow, the models, their traced
+    functions: over half a million objects) out of the garbage collector's
+    reach. A full collection walks every object it tracks; with the models
+    loaded that took about 260 ms, once every page run or so, with every
+    session's thread stopped; after this, about 1 ms (docs/benchmark.md).
+    The cost: a model replaced on disk while the server runs stays in memory."""
+    gc.collect()
+    gc.freeze()
 
 
 def shared() -> Warmup:
