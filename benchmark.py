@@ -44,7 +44,7 @@ from sentiment.core.files import write_json, write_text  # noqa: E402
 from sentiment.data.batches import batches as make_batches  # noqa: E402
 from sentiment.data.batches import token_ids  # noqa: E402
 from sentiment.data.imdb import load_reviews  # noqa: E402
-from sentiment.data.splits import DataError, limit  # noqa: E402
+from sentiment.data.splits import DataError, Split, limit  # noqa: E402
 from sentiment.network.cells import CELLS, make_cell  # noqa: E402
 from sentiment.network.model import (  # noqa: E402
     ModelConfig,
@@ -274,7 +274,20 @@ def device_rows(config: ModelConfig, vocab_size: int, cells, ids: list, labels, 
     return {"device": device, "cells": by_cell}
 
 
-def devices_section(args, quick: bool) -> dict:
+SAMPLE = "reviews.json"  # the parent's reviews, handed to a devices-section child
+
+
+def sample_reviews(args, n: int) -> Split:
+    """A seeded sample of ``n`` training reviews; a devices-section child reads
+    the one its parent wrote (`SAMPLE`), so the archive is read once."""
+    if args.one_device:
+        with open(os.path.join(args.out, SAMPLE), encoding="utf-8") as f:
+            sample = json.load(f)
+        return Split(sample["texts"], np.asarray(sample["labels"], "int32"))
+    return limit(load_reviews(args.data).train, n, seed=0)
+
+
+def devices_section(args, quick: bool, train: Split) -> dict:
     """`device_rows` on every device: the CPU and each GPU, each in a process of
     its own that sees only that device (Keras's LSTM and GRU pick cuDNN when
     the machine has a GPU, whatever device scope they are built in)."""
@@ -288,6 +301,7 @@ def devices_section(args, quick: bool) -> dict:
         part = None
         for xla in (False, True):  # op determinism on, then off (a process-wide setting)
             with tempfile.TemporaryDirectory() as tmp:
+                write_json(os.path.join(tmp, SAMPLE), {"texts": list(train.texts), "labels": train.labels.tolist()})
                 cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--out", tmp]
                 result = subprocess.run(
                     [*cmd, "--cells", *args.cells, "--one-device", *(["--quick"] if quick else [])]
@@ -363,7 +377,7 @@ def main(argv=None) -> int:
         # compiling the training step with XLA, for every variant alike.
         tf.config.experimental.enable_op_determinism()
     try:
-        train = limit(load_reviews(args.data).train, n_reviews, seed=0)
+        train = sample_reviews(args, n_reviews)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -396,7 +410,7 @@ def main(argv=None) -> int:
         with open(path) as f:
             results = json.load(f)
     if "devices" in args.sections:
-        results["devices"] = devices_section(args, quick)
+        results["devices"] = devices_section(args, quick, train)
     long_review = " ".join(train.texts)[:20000]  # well over 1,000 tokens
     short_review = train.texts[0]
     for cell in args.cells if "layers" in args.sections else []:
