@@ -297,12 +297,13 @@ def devices_section(args, quick: bool, train: Split) -> dict:
     gpus = len(tf.config.list_physical_devices("GPU"))
     load = [os.getloadavg()[0]]  # above the number of cores: other processes shared them
     parts = []
-    for visible in ["-1", *map(str, range(gpus))]:  # -1: no GPU, the CPU
-        part = None
-        for xla in (False, True):  # op determinism on, then off (a process-wide setting)
-            with tempfile.TemporaryDirectory() as tmp:
-                write_json(os.path.join(tmp, SAMPLE), {"texts": list(train.texts), "labels": train.labels.tolist()})
-                cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--out", tmp]
+    # One folder for every child: the sample written once; each child's figures read before the next one runs.
+    with tempfile.TemporaryDirectory() as tmp:
+        write_json(os.path.join(tmp, SAMPLE), {"texts": list(train.texts), "labels": train.labels.tolist()})
+        cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--out", tmp]
+        for visible in ["-1", *map(str, range(gpus))]:  # -1: no GPU, the CPU
+            part = None
+            for xla in (False, True):  # op determinism on, then off (a process-wide setting)
                 result = subprocess.run(
                     [*cmd, "--cells", *args.cells, "--one-device", *(["--quick"] if quick else [])]
                     + (["--xla"] if xla else []),
@@ -313,13 +314,13 @@ def devices_section(args, quick: bool, train: Split) -> dict:
                     raise RuntimeError(f"the devices section failed on CUDA_VISIBLE_DEVICES={visible}")
                 with open(os.path.join(tmp, "one_device.json")) as f:
                     measured = json.load(f)
-            if part is None:
-                part = measured
-            else:
-                for cell, by_precision in measured["cells"].items():
-                    # In PRECISIONS' order.
-                    part["cells"][cell] = {p: {**part["cells"][cell], **by_precision}[p] for p in PRECISIONS}
-        parts.append(part)
+                if part is None:
+                    part = measured
+                else:
+                    for cell, by_precision in measured["cells"].items():
+                        # In PRECISIONS' order.
+                        part["cells"][cell] = {p: {**part["cells"][cell], **by_precision}[p] for p in PRECISIONS}
+            parts.append(part)
     n_batches, repeats, size = device_batches(quick)
     return {
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
