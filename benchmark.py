@@ -1,7 +1,7 @@
 """Our cells against Keras's built-in LSTM/GRU layers, side by side, same batches.
 
     python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz          # ~8 min
-    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --quick  # a smoke run: under 2 min for one cell
+    python benchmark.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --quick  # a smoke run, every section
 
 Measures, in one run on this machine and the same real IMDB batches:
 - training throughput (reviews/s, tokens/s) of the same sentiment model built
@@ -32,6 +32,7 @@ import platform
 import statistics
 import sys
 import time
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -208,9 +209,8 @@ def adversarial_markdown(a: dict) -> list[str]:
     return lines
 
 
-# The devices section: reviews cut to their first DEVICE_LENGTH tokens and
-# padded to it, so that every batch has one shape and XLA compiles once.
-DEVICE_LENGTH = 256
+# The devices section: reviews cut to their first `length` tokens and padded
+# to it, so that every batch has one shape and XLA compiles once.
 PRECISIONS = {
     "float32": ("float32", False),
     "float32, XLA (--jit)": ("float32", True),
@@ -227,20 +227,28 @@ def this_device() -> str:
     return f"{device} ({os.cpu_count()} cores)"
 
 
-def device_batches(quick: bool) -> tuple[int, int, int]:
-    """(batches, passes, reviews per batch) of the devices section. Quick: small
-    batches, since mixed precision on a CPU trains a few reviews a second."""
-    return (2, 1, 16) if quick else (8, 3, 64)
+class DeviceShape(NamedTuple):
+    batches: int
+    passes: int
+    size: int  # reviews per batch
+    length: int  # tokens per review
+
+
+def device_shape(quick: bool) -> DeviceShape:
+    """What the devices section trains on. Quick: one small batch of short
+    reviews, since mixed precision on a CPU trains a few reviews a second
+    (its rows were most of the quick run's time at 2 batches of 256 tokens)."""
+    return DeviceShape(1, 1, 16, 64) if quick else DeviceShape(8, 3, 64, 256)
 
 
 def device_rows(config: ModelConfig, vocab_size: int, cells, ids: list, labels, quick: bool, xla: bool) -> dict:
     """Training reviews/s of Keras's layer and ours, per cell and precision, on
     `this_device()`: with ``xla`` the XLA rows, else the others (as train.py
     runs them: XLA without op determinism, the others with it)."""
-    n_batches, repeats, size = device_batches(quick)
-    x = np.zeros((n_batches * size, DEVICE_LENGTH), "int64")
+    n_batches, repeats, size, length = device_shape(quick)
+    x = np.zeros((n_batches * size, length), "int64")
     for i, review in enumerate(ids[: len(x)]):
-        x[i, : min(len(review), DEVICE_LENGTH)] = review[:DEVICE_LENGTH]
+        x[i, : min(len(review), length)] = review[:length]
     y = np.asarray(labels[: len(x)], "float32")
     batches = [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
     device, by_cell = this_device(), {}
@@ -321,7 +329,7 @@ def devices_section(args, quick: bool, train: Split) -> dict:
                         # In PRECISIONS' order.
                         part["cells"][cell] = {p: {**part["cells"][cell], **by_precision}[p] for p in PRECISIONS}
             parts.append(part)
-    n_batches, repeats, size = device_batches(quick)
+    n_batches, repeats, size, length = device_shape(quick)
     return {
         "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
         "machine": (
@@ -331,7 +339,7 @@ def devices_section(args, quick: bool, train: Split) -> dict:
         "measured": time.strftime("%Y-%m-%d %H:%M"),
         "reviews": n_batches * size,
         "batch_size": size,
-        "tokens_per_review": DEVICE_LENGTH,
+        "tokens_per_review": length,
         "repeats": repeats,
         "by_device": parts,
         "gpu": "measured" if gpus else "not measured: no GPU in this session",
@@ -370,7 +378,7 @@ def main(argv=None) -> int:
     p.add_argument("--one-device", action="store_true", help=argparse.SUPPRESS)  # a devices-section child
     args = p.parse_args(argv)
     quick = args.quick
-    n_reviews, repeats = (256, 1) if quick else (2048, 3)
+    n_reviews, repeats = (128, 1) if quick else (2048, 3)
 
     keras.utils.set_random_seed(0)
     if not args.xla:
