@@ -194,6 +194,27 @@ def test_warm_up_settles_the_heap_once_everything_queued_is_loaded(tmp_path, com
         gc.unfreeze()
 
 
+def test_the_app_s_server_keeps_tensorflow_s_kernels_between_script_runs(monkeypatch):
+    """Streamlit clears Keras's session after every script run; in the app's
+    server that would make every model set its functions up again on each
+    page (docs/benchmark.md). If Streamlit stops doing it (the first assert
+    fails), `keep_the_session` can go."""
+    import keras
+    from streamlit.runtime.scriptrunner.script_runner import _clean_problem_modules
+    from tensorflow.python.eager import context
+
+    from sentiment.app.warmup import keep_the_session
+
+    cleared = []
+    monkeypatch.setattr(context.context(), "clear_kernel_cache", lambda: cleared.append(1))
+    monkeypatch.setattr(keras.backend, "clear_session", keras.backend.clear_session)  # put back afterwards
+    _clean_problem_modules()  # what Streamlit's script runner does after a run
+    assert cleared == [1]
+    keep_the_session()
+    _clean_problem_modules()
+    assert cleared == [1] and keras.utils.clear_session is not keras.backend.clear_session
+
+
 @pytest.mark.slow
 def test_a_run_s_splits_are_the_ones_train_py_made(tiny_run):
     out, _ = tiny_run

@@ -114,10 +114,29 @@ def settle_the_heap() -> None:
     gc.freeze()
 
 
+def keep_the_session() -> None:
+    """Makes ``keras.backend.clear_session`` a no-op in this process (the
+    server's; `keras.utils.clear_session` stays as it is).
+
+    After every script run, of every session, Streamlit calls
+    ``keras.backend.clear_session()`` where Keras is imported (its script
+    runner's ``_clean_problem_modules``, Streamlit 1.67), for apps that build
+    a model on each run. Ours loads its models once for the server's life and
+    shares them; clearing TensorFlow's kernel cache made each model's next
+    call set its functions up again, about 0.2-0.3 s of CPU a model every
+    page run, where a verdict takes a few milliseconds (docs/benchmark.md)."""
+    keras.backend.clear_session = _session_kept
+
+
+def _session_kept(free_memory: bool = True) -> None:
+    """What ``keras.backend.clear_session`` does in the app's server: nothing (see `keep_the_session`)."""
+
+
 def shared() -> Warmup:
     """The process's one `Warmup`: every session of the server shares it."""
     global _shared
     with _shared_lock:
         if _shared is None:
+            keep_the_session()
             _shared = Warmup()
         return _shared
