@@ -72,16 +72,6 @@ def test_negation_rows_are_pairs_of_opposite_labels_and_a_seeded_sample():
     assert split_sentences("One.<br />Two! Three?") == ["One.", "Two!", "Three?"]
 
 
-def test_balanced_negation_rows_keep_as_many_pairs_of_each_label():
-    reviews = [f"The plot was {w}. The cast was {w}." for w in ("clever", "beautiful", "charming")]
-    reviews += ["The cast is awful."]
-    rows = negation_rows(reviews, balanced=True, seed=1)
-    originals = rows.labels[0::2].tolist()
-    assert originals.count(0) == originals.count(1) == 1 and rows.ids[0] == "negation_balanced:0"
-    assert rows.texts[2:] == ["The cast is awful.", "The cast is not awful."]  # in the texts' order
-    assert rows.texts == negation_rows(reviews, balanced=True, seed=1).texts
-
-
 def test_contrast_rows_join_opposite_verdicts_and_take_the_second_ones_label():
     pool = Split(
         ["The cast is awful.", "It was a joy.", "Dull, but pretty.", "A superb, moving piece of work!", "Bad."],
@@ -125,7 +115,6 @@ def test_mixed_batches_take_any_number_of_sources():
         ('rules = ["negation"]', "rule_weight (set in --config) and rules go together"),
         ("rule_weight = 0.5", "rule_weight (set in --config) and rules go together"),
         ('rules = ["contrast"]\nrule_weight = -1.0', "rule_weight (set in --config) must be >= 0"),
-        ('rules = ["negation", "negation_balanced"]\nrule_weight = 0.25', "takes one of negation and negation_bal"),
     ],
 )
 def test_rule_settings_out_of_range_are_refused(settings, message, tmp_path, capsys):

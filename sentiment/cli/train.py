@@ -142,8 +142,6 @@ class RunConfig:
             raise ConfigError(
                 "rules", f"has no rule {', '.join(map(repr, unknown))}; the rules are {', '.join(RULES)}", self.rules
             )
-        if {"negation", "negation_balanced"} <= set(self.rules):
-            raise ConfigError("rules", "takes one of negation and negation_balanced (the same pairs)", self.rules)
         if self.rule_weight < 0:
             raise ConfigError("rule_weight", "must be >= 0", self.rule_weight)
         if bool(self.rules) != bool(self.rule_weight):
@@ -289,9 +287,8 @@ def with_rules(data: TrainingData, args: argparse.Namespace, to_ids) -> None:
     rule's sentences and, with --sst, SST's whole training sentences."""
     if not isinstance(data.train.texts, (list, tuple)):
         raise DataError("rules: a streamed table's reviews are read once per pass; train on a smaller table")
-    balanced = "negation_balanced" in args.rules
-    negation = negation_rows(data.train.texts, seed=args.seed, balanced=balanced)
-    made = {"negation_balanced" if balanced else "negation": negation}
+    negation = negation_rows(data.train.texts, seed=args.seed)
+    made = {"negation": negation}
     if "contrast" in args.rules:
         pool = negation if data.sst is None else concatenated(negation, data.sst.train_sentences)
         made["contrast"] = contrast_rows(pool, min(CONTRAST_ROWS, len(data.train)), seed=args.seed)

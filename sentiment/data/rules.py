@@ -7,10 +7,6 @@ and 8). Two rules make short labelled sentences that do:
 - ``negation``: sentences of the training reviews with exactly one polarity
   word after a copula ("The plot was clever."), labelled by that word, each
   beside the same sentence with "not" after the copula, labelled the other way.
-- ``negation_balanced``: the negation rule's pairs, as many whose sentence is
-  positive as negative, so that "not" alone says nothing of the label: the
-  negation rule's sentences lean positive (about 56%), which leaves "not" a
-  word of negative reviews.
 - ``contrast``: two labelled sentences of opposite verdicts joined as
   "X, but Y", labelled as Y.
 
@@ -29,7 +25,7 @@ import numpy as np
 from sentiment.data import lexicon
 from sentiment.data.splits import Split
 
-RULES = ("negation", "negation_balanced", "contrast")
+RULES = ("negation", "contrast")
 TURNS = {"but", "though", "although", "however", "yet", "still", "while", "whereas", "despite"}
 CLAUSE_WORDS = 15  # each side of a contrast: a sentence someone types, not a review
 CONTRAST_ROWS = 4000  # about as many as the negation rule finds in IMDB's 22,500 training reviews
@@ -76,10 +72,9 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(re.sub(r"<br\s*/?>", " ", text)) if s.strip()]
 
 
-def negation_rows(texts, at_most: int = 6000, seed: int = 0, balanced: bool = False) -> Split:
+def negation_rows(texts, at_most: int = 6000, seed: int = 0) -> Split:
     """Up to ``at_most`` pairs (a seeded sample) from the sentences of
-    ``texts``: each sentence and its negation, the pairs in one list. With
-    ``balanced``, as many pairs of each label (the larger side sampled down)."""
+    ``texts``: each sentence and its negation, the pairs in one list."""
     polar, every_polar = polarity_words(), set(lexicon.POSITIVE) | set(lexicon.NEGATIVE)
     pairs = []
     for text in texts:
@@ -87,12 +82,6 @@ def negation_rows(texts, at_most: int = 6000, seed: int = 0, balanced: bool = Fa
             got = negated(sentence, polar, every_polar)
             if got is not None:
                 pairs.append((sentence, *got))
-    if balanced:
-        sides = [[k for k, pair in enumerate(pairs) if pair[2] == y] for y in (0, 1)]
-        n = min(map(len, sides))
-        rng = np.random.default_rng(seed)
-        kept = np.sort(np.concatenate([rng.choice(side, n, replace=False) for side in sides]).astype(int))
-        pairs = [pairs[k] for k in kept]  # in the texts' order, as unbalanced
     if len(pairs) > at_most:
         keep = np.random.default_rng(seed).choice(len(pairs), at_most, replace=False)
         pairs = [pairs[i] for i in np.sort(keep)]
@@ -100,7 +89,7 @@ def negation_rows(texts, at_most: int = 6000, seed: int = 0, balanced: bool = Fa
     for original, negation, label in pairs:
         texts_out += [original, negation]
         labels += [label, 1 - label]
-    return _rows(texts_out, labels, "negation_balanced" if balanced else "negation")
+    return _rows(texts_out, labels, "negation")
 
 
 def contrast_rows(sentences: Split, count: int, seed: int = 0) -> Split:
