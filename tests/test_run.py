@@ -207,7 +207,8 @@ def test_the_app_s_server_keeps_tensorflow_s_kernels_between_script_runs(monkeyp
 
     cleared = []
     monkeypatch.setattr(context.context(), "clear_kernel_cache", lambda: cleared.append(1))
-    monkeypatch.setattr(keras.backend, "clear_session", keras.backend.clear_session)  # put back afterwards
+    # Keras's own (an app test earlier in this process may have kept the session already); put back afterwards.
+    monkeypatch.setattr(keras.backend, "clear_session", keras.utils.clear_session)
     _clean_problem_modules()  # what Streamlit's script runner does after a run
     assert cleared == [1]
     keep_the_session()
