@@ -209,8 +209,6 @@ def adversarial_markdown(a: dict) -> list[str]:
     return lines
 
 
-# The devices section: reviews cut to their first `length` tokens and padded
-# to it, so that every batch has one shape and XLA compiles once.
 PRECISIONS = {
     "float32": ("float32", False),
     "float32, XLA (--jit)": ("float32", True),
@@ -228,6 +226,10 @@ def this_device() -> str:
 
 
 class DeviceShape(NamedTuple):
+    """The devices section's batches: reviews cut to their first ``length``
+    tokens and padded to it, so that every batch has one shape and XLA
+    compiles once."""
+
     batches: int
     passes: int
     size: int  # reviews per batch
@@ -236,8 +238,8 @@ class DeviceShape(NamedTuple):
 
 def device_shape(quick: bool) -> DeviceShape:
     """What the devices section trains on. Quick: one small batch of short
-    reviews, since mixed precision on a CPU trains a few reviews a second
-    (its rows were most of the quick run's time at 2 batches of 256 tokens)."""
+    reviews, since mixed precision on some CPUs trains a few reviews a second
+    (docs/benchmark.md)."""
     return DeviceShape(1, 1, 16, 64) if quick else DeviceShape(8, 3, 64, 256)
 
 

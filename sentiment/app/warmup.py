@@ -123,8 +123,8 @@ def keep_the_session() -> None:
     runner's ``_clean_problem_modules``, Streamlit 1.67), for apps that build
     a model on each run. Ours loads its models once for the server's life and
     shares them; clearing TensorFlow's kernel cache made each model's next
-    call set its functions up again, about 0.2-0.3 s of CPU a model every
-    page run, where a verdict takes a few milliseconds (docs/benchmark.md)."""
+    call set its functions up again on every page run, costing far more than
+    the call itself (docs/benchmark.md has the figures)."""
     keras.backend.clear_session = _session_kept
 
 
