@@ -160,4 +160,7 @@ class SaveBest(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best, self.best_epoch = value, epoch + 1
-            save_model(self.full_model, self.path)
+            # Deferred as Backup's: a Ctrl-C landing in TensorFlow's bare `except:` while the model
+            # is rebuilt for saving came out as a TypeError (exit 1, seen in CI), not an interrupt.
+            with sigint_deferred():
+                save_model(self.full_model, self.path)
