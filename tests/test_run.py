@@ -216,6 +216,34 @@ def test_the_app_s_server_keeps_tensorflow_s_kernels_between_script_runs(monkeyp
     assert cleared == [1] and keras.utils.clear_session is not keras.backend.clear_session
 
 
+def test_python_app_py_serves_without_a_collection_after_every_script_run(monkeypatch):
+    """`python app.py` turns off Streamlit's full garbage collection after
+    each script run (and its watching of the sources): each option must be
+    one Streamlit knows, with a value it reads as meant."""
+    from streamlit import config
+    from streamlit.web import cli
+
+    from sentiment.app import launch
+
+    monkeypatch.setattr(launch._starter, "submit", lambda *a, **k: None)  # no warm-up in the test process
+    seen = {}
+
+    def streamlit_main() -> int:
+        seen["argv"] = list(sys.argv)
+        return 0
+
+    monkeypatch.setattr(cli, "main", streamlit_main)
+    monkeypatch.setattr(sys, "argv", ["app.py", "--server.port", "8599"])
+    launch.serve("app.py")
+    argv = seen["argv"]
+    assert argv[:3] == ["streamlit", "run", os.path.abspath("app.py")] and argv[-2:] == ["--server.port", "8599"]
+    options = dict(zip(argv[3:-2:2], argv[4:-2:2]))  # Streamlit's `--section.name value` pairs
+    assert options == {"--server.fileWatcherType": "none", "--runner.postScriptGC": "false"}
+    known = config._config_options_template
+    assert all(name[2:] in known for name in options)
+    assert known["runner.postScriptGC"].default_val is True  # Streamlit's default: a collection after each run
+
+
 @pytest.mark.slow
 def test_a_run_s_splits_are_the_ones_train_py_made(tiny_run):
     out, _ = tiny_run

@@ -33,8 +33,11 @@ SEND_S = 0.3
 
 # Streamlit's options under `python app.py` (put first on its command line: yours win). No watching of the
 # sources for changes, a feature of development (`streamlit run app.py` keeps it): setting it up held the
-# first page back by 0.4-0.6 s (docs/benchmark.md#the-first-verdict-before-tensorflow).
-SERVE_OPTIONS = ["--server.fileWatcherType", "none"]
+# first page back by 0.4-0.6 s (docs/benchmark.md#the-first-verdict-before-tensorflow). No full garbage
+# collection after every script run of every session: with pages open at once it held Python's lock for
+# about a seventh of the server's busy time (docs/benchmark.md), and the app makes no cycles worth a collection
+# per run (the models are loaded once and frozen, `warmup.settle_the_heap`); Python's own collections still run.
+SERVE_OPTIONS = ["--server.fileWatcherType", "none", "--runner.postScriptGC", "false"]
 
 # One thread runs every warm_up, one after the other: they queue the models' jobs in the same order each time.
 _starter = ThreadPoolExecutor(1, thread_name_prefix="sentiment-start")
