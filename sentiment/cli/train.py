@@ -39,9 +39,9 @@ import tensorflow as tf
 
 from sentiment.cli.scoring import score_baseline_also
 from sentiment.core.settings import ConfigError, add_options, flag_fields, from_args, option, parse_with_config
-from sentiment.data.batches import adaptable, batches, mixed_batches, paired_batches, token_counts, token_ids
+from sentiment.data.batches import adaptable, batches, mixed_batches, token_counts, token_ids
 from sentiment.data.imdb import load_reviews
-from sentiment.data.rules import CONTRAST_ROWS, PAIRED_RULES, RULES, contrast_rows, negation_forms_rows, negation_rows
+from sentiment.data.rules import CONTRAST_ROWS, RULES, contrast_rows, negation_rows
 from sentiment.data.splits import DataError, Split, concatenated, limit, train_val_split
 from sentiment.data.sst import SST, load_sst
 from sentiment.data.tables import TableConfig
@@ -115,8 +115,7 @@ class RunConfig:
     rules: list[str] = option(
         default_factory=list,
         help="training sentences made by rule (sentiment/data/rules.py): negation (a sentence of the training "
-        'reviews and its negation), negation_forms (the same, negated as "wasn\'t", "was never", "I wouldn\'t '
-        'say ..." and more), contrast ("X, but Y", labelled as Y)',
+        'reviews and its negation), contrast ("X, but Y", labelled as Y)',
         flag=False,  # a recipe's setting, like sst_weight
     )
     rule_weight: float = option(
@@ -194,8 +193,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         for cell in args.cells:
             model_config(args, cell).validate()
             fit_config(args, cell).validate()
-        if args.pair_weight and not set(PAIRED_RULES) & set(args.rules):
-            raise ConfigError("pair_weight", "needs the negation rule (rules) to draw pairs from", args.pair_weight)
     except ConfigError as err:
         p.error(err.for_option(flag=err.field in flag_fields(*CONFIGS)))
     return args
@@ -232,9 +229,6 @@ class TrainingData:
     rules: Split | None = None  # the training rules' sentences (rules, rule_weight)
     rule_ids: list = dataclasses.field(default_factory=list)
     rule_steps: int = 0  # rule batches in each epoch
-    pairs: Split | None = None  # with pair_weight: the negation rule's pairs, in batches of their own
-    pair_ids: list = dataclasses.field(default_factory=list)
-    pair_steps: int = 0  # of rule_steps, the batches of pairs
 
 
 def load_data(args: argparse.Namespace, sst: SST | None = None) -> TrainingData:
@@ -293,41 +287,22 @@ def with_rules(data: TrainingData, args: argparse.Namespace, to_ids) -> None:
     rule's sentences and, with --sst, SST's whole training sentences."""
     if not isinstance(data.train.texts, (list, tuple)):
         raise DataError("rules: a streamed table's reviews are read once per pass; train on a smaller table")
-    made = {}
-    if "negation" in args.rules or "contrast" in args.rules:
-        made["negation"] = negation_rows(data.train.texts, seed=args.seed)
-    if "negation_forms" in args.rules:
-        made["negation_forms"] = negation_forms_rows(data.train.texts, seed=args.seed)
+    negation = negation_rows(data.train.texts, seed=args.seed)
+    made = {"negation": negation}
     if "contrast" in args.rules:
-        negation = made["negation"]
         pool = negation if data.sst is None else concatenated(negation, data.sst.train_sentences)
         made["contrast"] = contrast_rows(pool, min(CONTRAST_ROWS, len(data.train)), seed=args.seed)
-    made = {rule: made[rule] for rule in args.rules}
-    counts = ", ".join(f"{len(rows):,} {rule}" for rule, rows in made.items())
+    rows = concatenated(*(made[rule] for rule in args.rules))
     size = min(args.batch_size, len(data.train))
-    sources = []  # what goes into batches of its own: the pairs (pair_weight), the other sentences together
-    if args.pair_weight:  # the negation rules' rows are pairs: a sentence, then its negation
-        data.pairs = concatenated(*(made.pop(rule) for rule in PAIRED_RULES if rule in made))
-        sources.append(data.pairs)
-    if made:
-        sources.append(concatenated(*made.values()))
-    for rows in sources:
-        if len(rows) < size:
-            raise DataError(
-                f"rules {', '.join(args.rules)}: {len(rows)} sentences from {len(data.train)} training reviews, "
-                f"fewer than one batch of {size}; train on more reviews (--limit) or lower --batch-size."
-            )
-    steps = max(1, round(args.rule_weight * -(-len(data.train) // size)))
-    if data.pairs is not None:  # each source's share of the steps is its share of the sentences
-        share = len(data.pairs) / sum(len(rows) for rows in sources)
-        data.pair_ids, data.pair_steps = token_ids(data.pairs.texts, to_ids), max(1, round(steps * share))
-        steps = max(1, steps - data.pair_steps)
-    if made:
-        data.rules = sources[-1]
-        data.rule_ids, data.rule_steps = token_ids(data.rules.texts, to_ids), steps
-    note = f"Rules: {counts} sentences; {data.rule_steps + data.pair_steps:,} batches of them in each epoch"
-    if data.pair_steps:
-        note += f" ({data.pair_steps:,} of the negation rules' pairs side by side, pair_weight {args.pair_weight:g})"
+    if len(rows) < size:
+        raise DataError(
+            f"rules {', '.join(args.rules)}: {len(rows)} sentences from {len(data.train)} training reviews, "
+            f"fewer than one batch of {size}; train on more reviews (--limit) or lower --batch-size."
+        )
+    data.rules, data.rule_ids = rows, token_ids(rows.texts, to_ids)
+    data.rule_steps = max(1, round(args.rule_weight * -(-len(data.train) // size)))
+    counts = ", ".join(f"{len(made[rule]):,} {rule}" for rule in args.rules)
+    note = f"Rules: {counts} sentences; {data.rule_steps:,} batches of them in each epoch"
     data.summary.notes = [*data.summary.notes, note]
     print(f"  {note}")
 
@@ -344,8 +319,6 @@ def training_batches(args, data: TrainingData, seed: int):
         )
     if data.rule_steps:
         others.append((batches(data.rule_ids, data.rules.labels, size, shuffle=True, seed=seed), data.rule_steps))
-    if data.pair_steps:
-        others.append((paired_batches(data.pair_ids, data.pairs.labels, size, seed=seed), data.pair_steps))
     return mixed_batches(train_ds, *others, seed=seed) if others else train_ds
 
 

@@ -108,61 +108,31 @@ def batches(
         return tf.data.Dataset.range(len(ids)).batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
 
     size = min(batch_size, len(ids))
-
-    def gather_full(i):
-        x, labels = gather(i)
-        return tf.ensure_shape(x, [size, None]), labels
-
-    return _sortish(lengths, size, seed).map(gather_full).prefetch(tf.data.AUTOTUNE)
-
-
-def _sortish(lengths: np.ndarray, size: int, seed: int) -> tf.data.Dataset:
-    """Batches of ``size`` indices into ``lengths``, about ``len / size`` of
-    them an epoch: shuffled, sorted by length within chunks of ``SORT_CHUNK``
-    batches, the batches shuffled (see `batches`)."""
-    steps = -(-len(lengths) // size)
-    by_index = tf.constant(lengths)
+    steps = -(-len(ids) // size)
+    chunk = size * SORT_CHUNK
+    review_lengths = tf.constant(lengths)
 
     def by_length(i):
-        return tf.gather(i, tf.argsort(tf.gather(by_index, i), stable=True))
+        return tf.gather(i, tf.argsort(tf.gather(review_lengths, i), stable=True))
 
     rows = (
-        tf.data.Dataset.range(len(lengths))
-        .shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
+        tf.data.Dataset.range(len(ids))
+        .shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
         .repeat()
         .take(steps * size)
-        .batch(size * SORT_CHUNK)
+        .batch(chunk)
         .map(by_length)
         .unbatch()
         .batch(size, drop_remainder=True)
         .shuffle(SORT_CHUNK, seed=seed, reshuffle_each_iteration=True)
     )
-    return rows.apply(tf.data.experimental.assert_cardinality(steps))  # a known length: progress bars' total
 
+    def gather_full(i):
+        x, labels = gather(i)
+        return tf.ensure_shape(x, [size, None]), labels
 
-def paired_batches(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, seed: int = 0) -> tf.data.Dataset:
-    """Training batches in which rows ``2k`` and ``2k + 1`` of ``ids`` (a
-    sentence and its negation) stay side by side, as ``(ids, label, pair)``
-    with ``pair`` all ones: what the consistency objective reads (`Trainer`,
-    ``pair_weight``). The pairs are shuffled and sorted by length as `batches`
-    does with reviews; every batch holds ``batch_size // 2`` whole pairs."""
-    if batch_size % 2 or len(ids) % 2 or len(ids) < batch_size:
-        raise ValueError(
-            "paired_batches: needs an even batch size and whole pairs, at least a batch of them; "
-            f"got batch_size={batch_size} and {len(ids)} rows"
-        )
-    lengths = np.array([max(len(x), 1) for x in ids])
-    flat = np.concatenate([x if len(x) else np.zeros(1, "int64") for x in ids]).astype("int64")
-    sentences = tf.RaggedTensor.from_row_lengths(flat, lengths.astype("int64"))
-    y = tf.constant(np.asarray(labels, "float32"))
-
-    def side_by_side(pairs):
-        rows = tf.reshape(tf.stack([2 * pairs, 2 * pairs + 1], axis=1), [-1])
-        labels = tf.gather(y, rows)
-        return tf.ensure_shape(tf.gather(sentences, rows).to_tensor(), [batch_size, None]), labels, tf.ones_like(labels)
-
-    longer_of_pair = np.maximum(lengths[0::2], lengths[1::2])
-    return _sortish(longer_of_pair, batch_size // 2, seed).map(side_by_side).prefetch(tf.data.AUTOTUNE)
+    # A known length gives progress bars their total.
+    return rows.map(gather_full).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
 
 
 STREAM_SHUFFLE = 8192  # reviews shuffled together when a table is streamed
@@ -229,18 +199,8 @@ def mixed_batches(main: tf.data.Dataset, *others: tuple[tf.data.Dataset, int], s
                 f"mixed_batches: every source needs batches of one static size; got {size} and {got} "
                 "(a source with fewer texts than a batch gives smaller ones)"
             )
-    if any(len(ds.element_spec) == 3 for ds in [main, *(other for other, _ in others)]):
-        # A source of pairs flags its rows (see `paired_batches`): every batch gets the flag, 0 where unpaired.
-        main, others = _flagged(main), [(_flagged(other), steps) for other, steps in others]
     counts = [int(main.cardinality()), *(steps for _, steps in others)]
     choices = np.concatenate([np.full(n, k, "int64") for k, n in enumerate(counts)])
     order = tf.data.Dataset.from_tensor_slices(choices).shuffle(len(choices), seed=seed, reshuffle_each_iteration=True)
     mixed = tf.data.Dataset.choose_from_datasets([main, *(other.repeat() for other, _ in others)], order)
     return mixed.apply(tf.data.experimental.assert_cardinality(len(choices))).prefetch(tf.data.AUTOTUNE)
-
-
-def _flagged(ds: tf.data.Dataset) -> tf.data.Dataset:
-    """``ds``'s (ids, label) batches as (ids, label, pair), no row paired."""
-    if len(ds.element_spec) == 3:
-        return ds
-    return ds.map(lambda x, y: (x, y, tf.zeros_like(y)))

@@ -7,10 +7,6 @@ and 8). Two rules make short labelled sentences that do:
 - ``negation``: sentences of the training reviews with exactly one polarity
   word after a copula ("The plot was clever."), labelled by that word, each
   beside the same sentence with "not" after the copula, labelled the other way.
-- ``negation_forms``: the same sentences negated in the other ways people
-  write it ("wasn't", "was never", "was hardly", "was far from", "I wouldn't
-  say ..."), two forms drawn for each, and "I enjoyed it" beside "I didn't
-  enjoy it": a model taught "not" alone learns "not", not negation.
 - ``contrast``: two labelled sentences of opposite verdicts joined as
   "X, but Y", labelled as Y.
 
@@ -29,8 +25,7 @@ import numpy as np
 from sentiment.data import lexicon
 from sentiment.data.splits import Split
 
-RULES = ("negation", "negation_forms", "contrast")
-PAIRED_RULES = ("negation", "negation_forms")  # rows in pairs: a sentence, then one of its negations
+RULES = ("negation", "contrast")
 TURNS = {"but", "though", "although", "however", "yet", "still", "while", "whereas", "despite"}
 CLAUSE_WORDS = 15  # each side of a contrast: a sentence someone types, not a review
 CONTRAST_ROWS = 4000  # about as many as the negation rule finds in IMDB's 22,500 training reviews
@@ -52,61 +47,6 @@ def negated(sentence: str, polar: dict[str, int], every_polar: set[str]) -> tupl
     None where the rule does not apply: 4 to 25 words, no negation already, and
     exactly one word of the polarity lists at all, one of the rules' half,
     right after a copula or after a copula and one intensifier."""
-    slot = _copula_slot(sentence, polar, every_polar)
-    if slot is None:
-        return None
-    start, end, _, label = slot
-    return sentence[:end] + " not" + sentence[end:], label
-
-
-def negated_forms(sentence: str, polar: dict[str, int], every_polar: set[str]) -> tuple[list[str], int] | None:
-    """(every way the sentence can be negated, the sentence's own label), or
-    None where the negation rule does not take it: "was not", "wasn't", "was
-    never", "was hardly", "was far from", "I wouldn't say ...". "seems" and
-    "looks" take only "doesn't seem" and "I wouldn't say": the others do not
-    read as English with them."""
-    slot = _copula_slot(sentence, polar, every_polar)
-    if slot is None:
-        return None
-    start, end, copula, label = slot
-    head, verb, tail = sentence[:start], sentence[start:end], sentence[end:]
-    forms = [f"{head}{_contracted(verb)}{tail}"]
-    if copula in ("is", "was", "are", "were"):
-        forms += [f"{head}{verb} {adverb}{tail}" for adverb in ("not", "never", "hardly", "far from")]
-    lowered = sentence if sentence.split()[0] in ("I", "I'm") else sentence[:1].lower() + sentence[1:]
-    return [*forms, f"I wouldn't say {lowered}"], label
-
-
-_CONTRACTED = {"is": "isn't", "was": "wasn't", "are": "aren't", "were": "weren't", "seems": "doesn't seem",
-               "looks": "doesn't look"}  # fmt: skip
-_LIKED = re.compile(r"\bI (?:(really|truly|thoroughly) )?(enjoyed|admired|recommend|enjoy|admire)\b")
-_UNLIKED = {"enjoyed": "didn't enjoy", "admired": "didn't admire", "recommend": "don't recommend",
-            "enjoy": "don't enjoy", "admire": "don't admire"}  # fmt: skip
-
-
-def _contracted(verb: str) -> str:
-    short = _CONTRACTED[verb.lower()]
-    return short[:1].upper() + short[1:] if verb[:1].isupper() else short
-
-
-def unliked(sentence: str, every_polar: set[str]) -> str | None:
-    """ "I enjoyed it" as "I didn't enjoy it" (the verbs are the rules' half of
-    `lexicon.LIKE`), or None: 4 to 25 words, no negation and no polarity word,
-    so that the verb decides."""
-    lower = [w.lower() for w in _WORD.findall(sentence)]
-    found = _LIKED.search(sentence)
-    if found is None or not 4 <= len(lower) <= 25 or NEGATIONS & set(lower) or set(lower) & every_polar:
-        return None
-    if any(w.endswith("n't") for w in lower):
-        return None
-    adverb = f"{found.group(1)} " if found.group(1) else ""
-    aux, verb = _UNLIKED[found.group(2)].split()  # "I really enjoyed" -> "I didn't really enjoy"
-    return f"{sentence[: found.start()]}I {aux} {adverb}{verb}{sentence[found.end() :]}"
-
-
-def _copula_slot(sentence: str, polar: dict[str, int], every_polar: set[str]):
-    """(start, end, copula, label): where the copula before the sentence's one
-    polarity word stands in the text, or None (see `negated`)."""
     words = _WORD.findall(sentence)
     lower = [w.lower() for w in words]
     if not 4 <= len(words) <= 25 or NEGATIONS & set(lower) or any(w.endswith("n't") for w in lower):
@@ -118,12 +58,13 @@ def _copula_slot(sentence: str, polar: dict[str, int], every_polar: set[str]):
     copula = i - 1 if i >= 1 and lower[i - 1] in COPULAS else i - 2
     if copula < 0 or lower[copula] not in COPULAS or (copula == i - 2 and lower[i - 1] not in BETWEEN):
         return None
-    # The negation goes at the copula's own occurrence in the text: the n-th of that word.
+    # "not" goes after the copula's own occurrence in the text: the n-th of that word.
     nth = lower[:copula].count(lower[copula])
     found = list(re.finditer(rf"\b{re.escape(words[copula])}\b", sentence))
     if len(found) <= nth:
         return None
-    return found[nth].start(), found[nth].end(), lower[copula], polar[lower[i]]
+    end = found[nth].end()
+    return sentence[:end] + " not" + sentence[end:], polar[lower[i]]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -149,30 +90,6 @@ def negation_rows(texts, at_most: int = 6000, seed: int = 0) -> Split:
         texts_out += [original, negation]
         labels += [label, 1 - label]
     return _rows(texts_out, labels, "negation")
-
-
-def negation_forms_rows(texts, at_most: int = 6000, per_sentence: int = 2, seed: int = 0) -> Split:
-    """Up to ``at_most`` sentences of ``texts`` the negation rule takes, each
-    beside ``per_sentence`` of its `negated_forms` (a seeded draw), and every
-    sentence `unliked` takes beside its negation."""
-    polar, every_polar = polarity_words(), set(lexicon.POSITIVE) | set(lexicon.NEGATIVE)
-    groups = []
-    for text in texts:
-        for sentence in split_sentences(text):
-            if (got := negated_forms(sentence, polar, every_polar)) is not None:
-                groups.append((sentence, *got))
-            elif (unlike := unliked(sentence, every_polar)) is not None:
-                groups.append((sentence, [unlike], 1))
-    rng = np.random.default_rng(seed)
-    if len(groups) > at_most:
-        groups = [groups[i] for i in np.sort(rng.choice(len(groups), at_most, replace=False))]
-    texts_out, labels = [], []
-    for original, forms, label in groups:
-        drawn = rng.choice(len(forms), min(per_sentence, len(forms)), replace=False)
-        for k in sorted(drawn):  # in pairs, as the negation rule's: the sentence beside each of its forms
-            texts_out += [original, forms[k]]
-            labels += [label, 1 - label]
-    return _rows(texts_out, labels, "negation_forms")
 
 
 def contrast_rows(sentences: Split, count: int, seed: int = 0) -> Split:

@@ -48,7 +48,7 @@ class GradientNorms(keras.callbacks.Callback):
         # names of its logs those of the model's metrics, so that Keras reads
         # the final figures from the metrics, summed over replicas, rather
         # than averaging each replica's.)
-        training_only = (*STEP_READINGS, "adversarial_loss", "pair_loss")
+        training_only = (*STEP_READINGS, "adversarial_loss")
         for name in (*STEP_READINGS, *(f"val_{n}" for n in training_only)):
             logs.pop(name, None)
         if self.norms:

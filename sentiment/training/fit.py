@@ -56,12 +56,6 @@ class FitConfig:
     patience: int = option(2, "early stopping patience in epochs")
     seed: int = option(1337, "random seed")
     adversarial: float = option(0.0, "adversarial training: size of the step on word vectors (0: off)")
-    pair_weight: float = option(
-        0.0,
-        "the consistency objective on the negation rule's pairs (trainer.pair_term): its weight beside the "
-        "cross-entropy, in batches of pairs (0: off; needs the negation rule)",
-        flag=False,  # a recipe's setting, like rule_weight
-    )
 
     def validate(self) -> "FitConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
@@ -70,7 +64,7 @@ class FitConfig:
                 raise ConfigError(name, "must be at least 1", getattr(self, name))
         if self.learning_rate <= 0:
             raise ConfigError("learning_rate", "must be > 0", self.learning_rate)
-        for name in ("clipnorm", "adversarial", "pair_weight"):
+        for name in ("clipnorm", "adversarial"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, "must be >= 0", getattr(self, name))
         return self
@@ -119,8 +113,8 @@ def for_devices(ds, jit: bool, replicas: int):
     if jit:
         m = JIT_LENGTH_MULTIPLE
 
-        def pad(x, *rest):  # rest: the label, and a batch of pairs' flag
-            return tf.pad(x, [[0, 0], [0, (m - tf.shape(x)[1] % m) % m]]), *rest
+        def pad(x, y):
+            return tf.pad(x, [[0, 0], [0, (m - tf.shape(x)[1] % m) % m]]), y
 
         ds = ds.map(pad)
     return ds
@@ -129,20 +123,12 @@ def for_devices(ds, jit: bool, replicas: int):
 def make_trainer(classifier: keras.Model, cfg: FitConfig, steps: int, jit: bool, data_spec) -> Trainer:
     """The compiled training model of ``classifier``: Adam on a cosine
     schedule, clipping, and the adversarial step where ``cfg`` asks for it."""
-    if cfg.adversarial:
-        trainee = WordAdversarial(classifier, cfg.adversarial, pair_weight=cfg.pair_weight)
-    else:
-        trainee = Trainer(classifier, pair_weight=cfg.pair_weight)
+    trainee = WordAdversarial(classifier, cfg.adversarial) if cfg.adversarial else Trainer(classifier)
     replicas = trainee.distribute_strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
         raise TrainingError(
             f"`batch_size` {cfg.batch_size} is the global batch, split among {replicas} replicas: "
             f"make it a multiple of {replicas}."
-        )
-    if cfg.pair_weight and (cfg.batch_size // replicas) % 2:
-        raise TrainingError(
-            f"`pair_weight`: each replica's share of `batch_size` {cfg.batch_size} must hold whole pairs; "
-            f"make it a multiple of {2 * replicas}."
         )
     trainee.data_spec = data_spec
     trainee.compile(

@@ -26,23 +26,6 @@ class LastValue(keras.metrics.Metric):
 
 # Per-step readings that `GradientNorms` turns into per-epoch figures.
 STEP_READINGS = ("grad_norm", "grad_norm_largest_weight")
-EPSILON = 1e-7  # P is clipped to [EPSILON, 1 - EPSILON] before its log-odds, as Keras's cross-entropy clips it
-
-
-def pair_term(y, y_pred, pair):
-    """The consistency objective on pairs: for rows ``2k`` and ``2k + 1``
-    flagged in ``pair`` (a sentence and its negation, labelled opposite ways),
-    the log-loss of telling which of the two is the positive one from the
-    difference of their log-odds, ``softplus(-(z_a - z_b) * (2 y_a - 1))``,
-    averaged over the batch's flagged pairs (0 without any). Cross-entropy
-    asks each sentence for its label; this asks the negation to move P away
-    from the sentence's, which a model that skips "not" cannot do."""
-    p = tf.clip_by_value(tf.reshape(tf.cast(y_pred, "float32"), [-1, 2]), EPSILON, 1 - EPSILON)
-    z = tf.math.log(p) - tf.math.log1p(-p)
-    sign = 2 * tf.reshape(tf.cast(y, "float32"), [-1, 2])[:, 0] - 1
-    flagged = tf.reshape(tf.cast(pair, "float32"), [-1, 2])[:, 0]
-    per_pair = tf.nn.softplus(-(z[:, 0] - z[:, 1]) * sign)
-    return tf.reduce_sum(per_pair * flagged) / tf.maximum(tf.reduce_sum(flagged), 1.0)
 
 
 class Trainer(keras.Model):
@@ -68,14 +51,9 @@ class Trainer(keras.Model):
     the gradient, and the readings are of the unscaled gradient.
     """
 
-    def __init__(self, classifier: keras.Model, pair_weight: float = 0.0, **kwargs):
+    def __init__(self, classifier: keras.Model, **kwargs):
         super().__init__(**kwargs)
         self.classifier = classifier
-        if pair_weight < 0:
-            raise ValueError(f"`pair_weight` must be >= 0. Received: pair_weight={pair_weight}")
-        self.pair_weight = float(pair_weight)
-        # The pair term's mean over every batch of an epoch (0 for a batch without pairs).
-        self.pair_loss = keras.metrics.Mean(name="pair_loss") if pair_weight else None
         self.readings = [LastValue(name) for name in STEP_READINGS]
         self.clipnorm = None  # set by compile() under several replicas
         self.logs_as_vectors = False  # set by compile() under several workers
@@ -138,34 +116,22 @@ class Trainer(keras.Model):
     def call(self, x, training=False):
         return self.classifier(x, training=training)
 
-    def _objective(self, x, y, pair, y_pred):
-        """(the loss, the pair term or None): Keras's loss, plus ``pair_weight``
-        times `pair_term` where the batch carries a pair flag."""
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        if not self.pair_weight or pair is None:
-            return loss, None
-        # Keras divides each replica's loss by the number of replicas (see the class); so is the term.
-        term = pair_term(y, y_pred, pair) / self.replicas
-        return loss + self.pair_weight * term, term
-
-    def _loss_and_gradients(self, x, y, pair):
+    def _loss_and_gradients(self, x, y):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
-            loss, term = self._objective(x, y, pair, y_pred)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
             scaled = self.optimizer.scale_loss(loss)  # mixed precision: times the loss scale; else the loss
         grads = [tf.convert_to_tensor(g) for g in tape.gradient(scaled, self.trainable_weights)]
-        extra = {} if term is None else {self.pair_loss: term}
-        return y_pred, loss, grads, extra
+        return y_pred, loss, grads
 
-    def _gradients(self, x, y, pair):
+    def _gradients(self, x, y):
         """(predictions, loss, gradients, extra metric values by metric)."""
-        return self._loss_and_gradients(x, y, pair)
+        y_pred, loss, grads = self._loss_and_gradients(x, y)
+        return y_pred, loss, grads, {}
 
     def train_step(self, data):
-        # (ids, label) or, from a source of pairs (`paired_batches`), (ids, label, pair).
         x, y = data[:2]
-        pair = data[2] if len(data) > 2 else None
-        y_pred, loss, grads, extra = self._gradients(x, y, pair)
+        y_pred, loss, grads, extra = self._gradients(x, y)
         grads = self._summed(grads)  # the global batch's gradient (times the loss scale)
         scale = self._loss_scale()
         read = grads if scale is None else [g / scale for g in grads]
@@ -229,9 +195,9 @@ class WordAdversarial(Trainer):
         i = next(n for n, w in enumerate(self.trainable_weights) if w is self.embeddings)
         return tf.math.l2_normalize(self._summed([grads[i]])[0], axis=-1)
 
-    def _gradients(self, x, y, pair):
-        y_pred, loss, total, extra = self._loss_and_gradients(x, y, pair)
+    def _gradients(self, x, y):
+        y_pred, loss, total = self._loss_and_gradients(x, y)
         step = self.epsilon * self._direction(total)
-        adv_loss, adv_grads = self._moved(step, lambda: self._objective(x, y, pair, self(x, training=True))[0])
+        adv_loss, adv_grads = self._moved(step, lambda: self.compute_loss(x=x, y=y, y_pred=self(x, training=True)))
         total = [a + b for a, b in zip(total, adv_grads)]
-        return y_pred, loss, total, {**extra, self.adversarial_loss: adv_loss}
+        return y_pred, loss, total, {self.adversarial_loss: adv_loss}
