@@ -231,17 +231,18 @@ def test_python_app_py_serves_without_a_collection_after_every_script_run(monkey
         seen.update(file=file, options=flag_options)
 
     monkeypatch.setattr(cli, "_main_run", serve_instead)
+    app = os.path.join(ROOT, "app.py")
     monkeypatch.setattr(sys, "argv", ["app.py", "--server.port", "8599"])
     with pytest.raises(SystemExit) as done:
-        launch.serve(os.path.join(ROOT, "app.py"))
-    assert done.value.code in (0, None) and seen["file"] == os.path.join(ROOT, "app.py")
+        launch.serve(app)
+    assert done.value.code in (0, None) and seen["file"] == app
     options = seen["options"]
     assert options["runner_postScriptGC"] is False and options["server_fileWatcherType"] == "none"
     assert options["server_port"] == 8599
 
     monkeypatch.setattr(sys, "argv", ["app.py", "--runner.postScriptGC", "true"])
     with pytest.raises(SystemExit):
-        launch.serve(os.path.join(ROOT, "app.py"))
+        launch.serve(app)
     assert seen["options"]["runner_postScriptGC"] is True
 
 
