@@ -175,25 +175,3 @@ def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
     np.testing.assert_allclose(predict(load_model(path), TEXTS), predict(model, TEXTS), atol=1e-6)
     with pytest.raises(ValueError, match="pooling"):
         ModelConfig(pooling="first").validate()
-
-
-def test_max_mean_last_pooling_adds_each_direction_s_final_state(tiny_vocab, tmp_path):
-    """pooling="max_mean_last": the max, the mean, and each direction's state
-    after reading the whole review (forward at the last word, backward at the first)."""
-    from sentiment.network.model import MaskedPool
-
-    x = np.random.default_rng(0).random((2, 4, 6)).astype("float32")
-    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
-    pooled = np.asarray(MaskedPool(final=True)(x, mask=mask))
-    assert pooled.shape == (2, 18)
-    np.testing.assert_allclose(pooled[:, :6], np.asarray(MaskedPool()(x, mask=mask))[:, :6])
-    np.testing.assert_allclose(pooled[0, 12:15], x[0, 2, :3])  # forward: its last word
-    np.testing.assert_allclose(pooled[1, 12:15], x[1, 1, :3])
-    np.testing.assert_allclose(pooled[:, 15:], x[:, 0, 3:])  # backward: the first word
-    forward = np.asarray(MaskedPool(final=True, backward_pooled=False)(x, mask=mask))
-    np.testing.assert_allclose(forward, pooled[:, [*range(3), *range(6, 9), *range(12, 18)]])
-    config = ModelConfig(cell="gru", vocab_size=200, units=3, embedding_dim=4, pooling="forward_max_mean_last")
-    model = build_model(config, tiny_vocab)
-    path = tmp_path / "mml.keras"
-    model.save(path)
-    np.testing.assert_allclose(predict(load_model(path), TEXTS), predict(model, TEXTS), atol=1e-6)

@@ -83,27 +83,16 @@ class HeadTail(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MaskedPool(keras.layers.Layer):
-    """Max and mean over the unmasked time steps, concatenated; with ``final``,
-    the final states too: each direction's state after it has read the whole
-    review (the forward half at the last word, the backward half at the
-    first), the one place where a state has read every word in its order."""
+    """Max and mean over the unmasked time steps, concatenated."""
 
-    def __init__(self, final: bool = False, bidirectional: bool = True, backward_pooled: bool = True, **kwargs):
+    def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
-        self.final = bool(final)
-        self.bidirectional = bool(bidirectional)
-        # Without the backward direction's max and mean: what it said at a word
-        # before it met the negator ahead of it (round 13's diagnosis).
-        self.backward_pooled = bool(backward_pooled)
 
     def call(self, x, mask=None):
         if mask is None:
             mask = ops.ones(ops.shape(x)[:2], dtype="bool")
         m = ops.expand_dims(ops.cast(mask, x.dtype), -1)
-        states = x
-        if self.bidirectional and not self.backward_pooled:
-            x = x[..., : ops.shape(x)[-1] // 2]
         count = ops.maximum(ops.sum(m, axis=1), 1.0)
         mean = ops.sum(x * m, axis=1) / count
         # An empty review (all masked) pools to zeros rather than -inf. Masked
@@ -111,30 +100,13 @@ class MaskedPool(keras.layers.Layer):
         low = -6e4 if keras.backend.standardize_dtype(x.dtype) == "float16" else -1e9
         maxed = ops.max(ops.where(m > 0, x, low), axis=1)
         maxed = ops.where(ops.sum(m, axis=1) > 0, maxed, 0.0)
-        if not self.final:
-            return ops.concatenate([maxed, mean], axis=-1)
-        x = states
-        last = ops.maximum(ops.sum(ops.cast(mask, "int32"), axis=1) - 1, 0)
-        at_last = ops.take_along_axis(x, ops.reshape(last, (-1, 1, 1)), axis=1)[:, 0]
-        if self.bidirectional:
-            half = ops.shape(x)[-1] // 2
-            at_last = ops.concatenate([at_last[:, :half], x[:, 0, half:]], axis=-1)
-        return ops.concatenate([maxed, mean, at_last], axis=-1)
+        return ops.concatenate([maxed, mean], axis=-1)
 
     def compute_mask(self, x, mask=None):
         return None
 
     def compute_output_shape(self, input_shape):
-        pooled = 2 * input_shape[-1] // (2 if self.bidirectional and not self.backward_pooled else 1)
-        return (input_shape[0], pooled + (input_shape[-1] if self.final else 0))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "final": self.final,
-            "bidirectional": self.bidirectional,
-            "backward_pooled": self.backward_pooled,
-        }
+        return (input_shape[0], 2 * input_shape[-1])
 
 
 @dataclass
@@ -156,8 +128,7 @@ class ModelConfig:
     pooling: str = option(
         "max_mean",
         "what the classifier reads: max_mean (the max and mean of every step's state, a short path from every "
-        "word to the loss), last (only the final state, the textbook many-to-one model), max_mean_last (both) or "
-        "forward_max_mean_last (both, without the backward direction's max and mean)",
+        "word to the loss) or last (only the final state, the textbook many-to-one model)",
     )
     token_dropout: float = option(0.25, "share of words dropped in training", flag=False)
     embedding_dropout: float = option(0.25, "spatial dropout on the embeddings", flag=False)
@@ -166,7 +137,7 @@ class ModelConfig:
     head_dropout: float = option(0.5, "dropout before the classifier", flag=False)
     seed: int = option(1337, "random seed: initial weights, dropout, validation split, batch order")
 
-    POOLINGS = ("max_mean", "last", "max_mean_last", "forward_max_mean_last")
+    POOLINGS = ("max_mean", "last")
 
     def validate(self) -> "ModelConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
@@ -249,9 +220,7 @@ def build_classifier(
             rnn = recurrent_layer(n, sequences)
         x = keras.layers.Bidirectional(rnn, name=f"bi_{stem}_{n}")(x) if config.bidirectional else rnn(x)
     if not last_state:
-        final = config.pooling in ("max_mean_last", "forward_max_mean_last")
-        backward_pooled = config.pooling != "forward_max_mean_last"
-        x = MaskedPool(final=final, bidirectional=config.bidirectional, backward_pooled=backward_pooled, name="pool")(x)
+        x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
     # float32 under mixed precision (--mixed-precision): the probability and the loss need its range.
     # Otherwise the global policy's (float64 in the gradient tests' finite differences).
