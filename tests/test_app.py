@@ -512,3 +512,19 @@ def test_a_review_and_its_edit_side_by_side(tiny_run, monkeypatch):
         shown = " ".join(e.value for e in [*at.info, *at.warning])
         if says:
             assert says in shown, (a[:20], b, shown)
+
+
+def test_the_heatmaps_open_on_the_layer_the_classifier_reads():
+    """In a stacked model only the last layer's units are ranked and in the
+    atlas: the layer choice starts there (and at the one layer otherwise)."""
+    from sentiment.analysis.traces import LayerTrace, Trace
+    from sentiment.app.explore import read_by_the_head
+
+    def trace(*layers):
+        return Trace(["a"], 0.5, [LayerTrace(n, d, ()) for n, d in layers], total_tokens=1, max_length=800, head=200)
+
+    both = ("forward", "backward")
+    stacked = trace(*[(n, d) for n in ("bi_lstm_0", "bi_lstm_1") for d in both])
+    assert stacked.layers[read_by_the_head(stacked)].label == "bi_lstm_1 (forward)"
+    assert read_by_the_head(trace(*[("bi_gru_0", d) for d in both])) == 0
+    assert read_by_the_head(trace(("lstm_0", "forward"), ("lstm_1", "forward"))) == 1

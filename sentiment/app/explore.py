@@ -77,6 +77,14 @@ def _ranking(e: Explanation | None, layer: LayerTrace) -> UnitRanking | None:
     return next((u for u in e.units if (u.layer, u.direction) == (layer.layer, layer.direction)), None)
 
 
+def read_by_the_head(t: Trace) -> int:
+    """Where the layer choice starts: the first direction of the last layer,
+    the one the classifier reads, whose units are ranked and in the atlas
+    (in a stacked model the first layer has neither)."""
+    last = t.layers[-1].layer
+    return next(i for i, layer in enumerate(t.layers) if layer.layer == last)
+
+
 def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, start: int, end: int) -> None:
     """Per model: summary heatmaps, units ranked by their effect, one unit, the shaded review."""
     st.subheader("Gates, token by token")
@@ -84,7 +92,8 @@ def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, st
         model = models[name][1]
         with st.expander(f"{name.upper()} ({recurrent_cell_name(model).upper()} cells)", expanded=True):
             labels = [layer.label for layer in t.layers]
-            layer = t.layers[labels.index(st.selectbox("Layer and direction", labels, key=f"layer_{name}"))]
+            picked = st.selectbox("Layer and direction", labels, index=read_by_the_head(t), key=f"layer_{name}")
+            layer = t.layers[labels.index(picked)]
             stop = min(len(t.tokens), end)
             if start >= stop:
                 st.caption("This model read fewer tokens than the window start.")
