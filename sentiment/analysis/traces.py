@@ -62,6 +62,14 @@ class Trace:
     def truncated(self) -> bool:
         return self.total_tokens > len(self.tokens)
 
+    @property
+    def last_layer(self) -> list[LayerTrace]:
+        """The last recurrent layer's directions, at the end of ``layers``: what
+        the classifier reads (in a stacked model, the only layer whose units are
+        ranked and in the atlas)."""
+        last = self.layers[-1].layer
+        return [layer for layer in self.layers if layer.layer == last]
+
 
 def _build_trace_fn(reader: ModelReader):
     model, classifier, layers = reader.model, reader.classifier, reader.layers

@@ -81,8 +81,7 @@ def read_by_the_head(t: Trace) -> int:
     """Where the layer choice starts: the first direction of the last layer,
     the one the classifier reads, whose units are ranked and in the atlas
     (in a stacked model the first layer has neither)."""
-    last = t.layers[-1].layer
-    return next(i for i, layer in enumerate(t.layers) if layer.layer == last)
+    return len(t.layers) - len(t.last_layer)
 
 
 def gate_heatmaps(models: dict, traces: dict[str, Trace], explanations: dict, start: int, end: int) -> None:

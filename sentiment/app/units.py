@@ -30,8 +30,7 @@ def words(model_path: str, model, ids: np.ndarray) -> list[str]:
 
 def flat_hidden(t: Trace) -> np.ndarray:
     """The last recurrent layer's hidden state, (tokens, directions x units), as the atlas lays it out."""
-    last = t.layers[-1].layer
-    return np.concatenate([layer.values["hidden"] for layer in t.layers if layer.layer == last], axis=1)
+    return np.concatenate([layer.values["hidden"] for layer in t.last_layer], axis=1)
 
 
 def unit_page(name: str, path: str, model, layer: LayerTrace, unit: int) -> None:
