@@ -98,6 +98,44 @@ def test_the_hypothesis_search_finds_the_unit_and_its_matches_hold_its_word(plan
         select_units(hidden, 2, 5, 0.5)
 
 
+def runs_one_review_at_a_time(hidden, offsets, units, threshold):
+    """The matches as the definition reads: each review on its own, each maximal run of words where every unit is on."""
+    values = hidden[:, units].astype("float64") / (127 if hidden.dtype == np.int8 else 1)
+    found = {}
+    for review, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:])):
+        start = None
+        for i in range(lo, hi + 1):
+            on = i < hi and (values[i] >= threshold).all()
+            if on and start is None:
+                start = i
+            if not on and start is not None:
+                found[(review, start - lo, i - lo)] = values[start:i].mean()
+                start = None
+    return found
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_matches_are_every_run_within_a_review_longest_then_strongest_first(dtype):
+    rng = np.random.default_rng(0)
+    # Reviews of 0 to 30 words, an empty one at each end: runs must stop at every review's edge.
+    lengths = [0, *rng.integers(0, 30, 60), 0]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    hidden = rng.uniform(-1, 1, (offsets[-1], 6))
+    hidden[:, 1] = 0.9  # always on: one run per non-empty review, each exactly a whole review
+    hidden = np.round(hidden * 127).astype("int8") if dtype == "int8" else hidden.astype(dtype)
+    for units, threshold in [([0], 0.2), ([0, 2], -0.3), ([1], 0.5), ([3, 4, 5], 0.9)]:
+        expected = runs_one_review_at_a_time(hidden, offsets, units, threshold)
+        matches = find_matches(hidden, offsets, units, threshold, limit=10**6)
+        assert {(m.review, m.start, m.end) for m in matches} == set(expected)
+        for m in matches:
+            assert m.strength == pytest.approx(expected[(m.review, m.start, m.end)], abs=1e-6)
+        keys = [(-m.length, -m.strength) for m in matches]
+        assert keys == sorted(keys)
+        assert find_matches(hidden, offsets, units, threshold, limit=5) == matches[:5]
+    whole = find_matches(hidden, offsets, [1], 0.5, limit=10**6)
+    assert sorted((m.review, m.start, m.end) for m in whole) == [(r, 0, n) for r, n in enumerate(lengths) if n]
+
+
 def test_factors_reconstruct_the_hidden_states(planted, atlas):
     from sentiment.analysis.reading import trace
 

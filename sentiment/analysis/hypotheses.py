@@ -80,10 +80,27 @@ def find_matches(
     if corpus_hidden.dtype == np.int8:
         values /= 127
     on = (values >= threshold).all(axis=1)
-    matches = []
-    for review, (lo, hi) in enumerate(zip(offsets[:-1], offsets[1:])):
-        flags = np.concatenate([[False], on[lo:hi], [False]]).astype("int8")
-        edges = np.flatnonzero(np.diff(flags))
-        for start, end in zip(edges[::2], edges[1::2]):
-            matches.append(Match(review, int(start), int(end), float(values[lo + start : lo + end].mean())))
-    return sorted(matches, key=lambda m: (-m.length, -m.strength))[:limit]
+    # Every run at once (a common unit is on in thousands of places, and a
+    # loop over them held the page for a tenth of a second): a run starts
+    # where a unit turns on or a review begins, and ends where it turns off or
+    # the review ends.
+    first = np.zeros(len(on), bool)
+    last = np.zeros(len(on), bool)
+    first[offsets[:-1][offsets[:-1] < len(on)]] = True
+    last[offsets[1:][offsets[1:] > 0] - 1] = True
+    starts = np.flatnonzero(on & (first | ~np.roll(on, 1)))
+    ends = np.flatnonzero(on & (last | ~np.roll(on, -1))) + 1
+    # The mean over a run of the selected units' values, from running sums
+    # (of the int8 values themselves where the atlas keeps those, so that equal
+    # runs tie exactly and keep the corpus's order).
+    raw = corpus_hidden[:, units].astype("int64" if corpus_hidden.dtype == np.int8 else "float64")
+    sums = np.concatenate([[0], np.cumsum(raw.sum(axis=1))])
+    scale = len(units) * (127 if corpus_hidden.dtype == np.int8 else 1)
+    strength = (sums[ends] - sums[starts]) / ((ends - starts) * scale)
+    length = ends - starts
+    best = np.lexsort((-strength, -length))[:limit]  # the longest first, then the strongest
+    reviews = np.searchsorted(offsets, starts[best], side="right") - 1
+    return [
+        Match(int(r), int(s - offsets[r]), int(e - offsets[r]), float(v))
+        for r, s, e, v in zip(reviews, starts[best], ends[best], strength[best])
+    ]
