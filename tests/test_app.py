@@ -24,7 +24,15 @@ def charts(at: AppTest) -> list:
 
 
 def assert_no_exception(at: AppTest):
+    """No exception on the page, and every chart on it valid Vega-Lite (the
+    app's server skips Altair's own check of each chart on each run)."""
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
     assert not at.exception, [e.value for e in at.exception]
+    schema = load_schema()
+    for chart in charts(at):
+        validate_jsonschema(json.loads(chart.proto.spec), schema, rootschema=schema)
 
 
 @pytest.mark.slow

@@ -57,11 +57,11 @@ def test_a_new_cell_charts_on_the_ranges_it_declares(mgu):
 
     t = trace(mgu, "a great movie, I loved it")
     layer = t.layers[1]
-    spec = charts.summary_chart(layer, t.tokens, 0, len(t.tokens)).to_dict()
+    spec = charts.summary_chart(layer, t.tokens, 0, len(t.tokens)).to_dict(validate=True)
     domains = [part["encoding"]["color"]["scale"]["domain"] for part in spec["vconcat"]]
     assert domains == [[0.0, 1.0], [-1.0, 1.0]]  # the gate; the candidate and the hidden state
     for name in layer.names:
-        charts.detail_chart(layer, name, t.tokens, 0, len(t.tokens)).to_dict()
+        charts.detail_chart(layer, name, t.tokens, 0, len(t.tokens)).to_dict(validate=True)
         assert 'title="a #0' in charts.shaded_text(layer, name, t.tokens)
 
 

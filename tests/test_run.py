@@ -216,6 +216,28 @@ def test_the_app_s_server_keeps_tensorflow_s_kernels_between_script_runs(monkeyp
     assert cleared == [1] and keras.utils.clear_session is not keras.backend.clear_session
 
 
+def test_the_app_s_server_skips_altair_s_schema_check_and_a_test_still_can_ask_for_it(monkeypatch):
+    """Streamlit converts every chart with ``to_dict()``; in the app's server that skips the schema check (the
+    app tests check what the app draws instead), and ``to_dict(validate=True)`` still catches a broken chart."""
+    import altair as alt
+    import pandas as pd
+    from jsonschema import ValidationError
+
+    from sentiment.app import charts
+
+    for chart in charts.TOP_LEVEL:  # as they were; put back afterwards (an app test earlier may have set them)
+        monkeypatch.setattr(chart, "to_dict", getattr(chart.to_dict, "func", chart.to_dict))
+    broken = alt.Chart(pd.DataFrame({"a": [1, 2]})).mark_bar().encode(x="a:Q")
+    broken["width"] = "wide"  # not a width Vega-Lite knows (set as an item: Altair checks an argument at once)
+    with pytest.raises(ValidationError):
+        broken.to_dict()
+    charts.skip_the_schema_check()
+    charts.skip_the_schema_check()  # once is enough; twice changes nothing
+    assert broken.to_dict()["width"] == "wide" and (broken + broken).to_dict()["layer"]
+    with pytest.raises(ValidationError):
+        broken.to_dict(validate=True)
+
+
 def test_python_app_py_serves_without_a_collection_after_every_script_run(monkeypatch):
     """`python app.py` turns off Streamlit's full garbage collection after
     each script run (and its watching of the sources), as Streamlit's own
