@@ -90,6 +90,21 @@ def test_ten_sessions_at_once_are_all_answered(server):
     assert server.cpu_seconds() > 1  # it has loaded them and read ten reviews
 
 
+def test_sessions_without_a_browser_each_get_their_own_answer(server):
+    """benchmark_app.py's many users speak the server's protocol instead of
+    drawing thirty pages on its cores: each session still sends its own review
+    and receives the answer to it (and no other's), after its first verdicts."""
+    from harness import protocol
+
+    words = browser.WORDS[:4]
+    sessions = protocol.sessions_at_once(server.url, models=2, words=words, timeout_s=120)
+    assert len(sessions) == 4
+    for session in sessions:
+        assert not session["others"] and not session["exceptions"], session
+        assert 0 < session["verdicts"] < session["answer_sent"] <= session["answer_done"], session
+    assert "Traceback" not in server.log()
+
+
 def test_a_niced_chromium_is_debians_started_at_low_priority():
     """benchmark_app.py's pages stand for other machines: their Chromium yields the cores to the server."""
     import subprocess
