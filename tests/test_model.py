@@ -175,28 +175,3 @@ def test_last_state_model_traces_explains_and_round_trips(tiny_vocab, tmp_path):
     np.testing.assert_allclose(predict(load_model(path), TEXTS), predict(model, TEXTS), atol=1e-6)
     with pytest.raises(ValueError, match="pooling"):
         ModelConfig(pooling="first").validate()
-
-
-def test_attention_pooling_weighs_only_the_words_read_and_round_trips(tiny_vocab, tmp_path):
-    """pooling="attention": a softmax-weighted mean of the unmasked steps (an empty review pools to zeros)."""
-    from sentiment.network.model import AttentionPool
-
-    x = np.random.default_rng(0).random((3, 4, 6)).astype("float32")
-    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], bool)
-    pool = AttentionPool(size=5)
-    pooled = np.asarray(pool(x, mask=mask))
-    assert pooled.shape == (3, 6)
-    kernel, bias, query = (np.asarray(w) for w in pool.weights)
-    for row, n in ((0, 3), (1, 2)):
-        score = np.tanh(x[row, :n] @ kernel + bias) @ query
-        weight = np.exp(score - score.max()) / np.exp(score - score.max()).sum()
-        np.testing.assert_allclose(pooled[row], weight @ x[row, :n], rtol=1e-5)
-    np.testing.assert_array_equal(pooled[2], 0.0)
-    changed = x.copy()
-    changed[0, 3] = 100.0  # a masked step changes nothing
-    np.testing.assert_allclose(np.asarray(pool(changed, mask=mask)), pooled, rtol=1e-6)
-    config = ModelConfig(cell="lstm", vocab_size=200, units=3, embedding_dim=4, pooling="attention")
-    model = build_model(config, tiny_vocab)
-    path = tmp_path / "attention.keras"
-    model.save(path)
-    np.testing.assert_allclose(predict(load_model(path), TEXTS), predict(model, TEXTS), atol=1e-6)

@@ -109,45 +109,6 @@ class MaskedPool(keras.layers.Layer):
         return (input_shape[0], 2 * input_shape[-1])
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class AttentionPool(keras.layers.Layer):
-    """A weighted mean of the unmasked steps' states, each step's weight a
-    softmax over the steps of its score ``v . tanh(W h_t + b)`` (Yang et al.
-    2016). Unlike a max or a mean, the head can learn to read the steps that
-    have seen the whole phrase (a negator a few words ahead) and pass over the
-    ones that have not."""
-
-    def __init__(self, size: int = 64, **kwargs):
-        super().__init__(**kwargs)
-        self.size = int(size)
-        self.supports_masking = True
-
-    def build(self, input_shape):
-        width = input_shape[-1]
-        self.kernel = self.add_weight(shape=(width, self.size), initializer="glorot_uniform", name="kernel")
-        self.bias = self.add_weight(shape=(self.size,), initializer="zeros", name="bias")
-        self.query = self.add_weight(shape=(self.size,), initializer="glorot_uniform", name="query")
-
-    def call(self, x, mask=None):
-        score = ops.tensordot(ops.tanh(ops.tensordot(x, self.kernel, 1) + self.bias), self.query, 1)
-        if mask is not None:
-            low = -6e4 if keras.backend.standardize_dtype(x.dtype) == "float16" else -1e9
-            score = ops.where(mask, score, low)
-        weight = ops.softmax(score, axis=1)
-        if mask is not None:  # an empty review (all masked) pools to zeros
-            weight = weight * ops.cast(mask, weight.dtype)
-        return ops.sum(x * ops.expand_dims(weight, -1), axis=1)
-
-    def compute_mask(self, x, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
-
-
 @dataclass
 class ModelConfig:
     """The model: everything that defines its architecture (recorded beside it)."""
@@ -176,7 +137,7 @@ class ModelConfig:
     head_dropout: float = option(0.5, "dropout before the classifier", flag=False)
     seed: int = option(1337, "random seed: initial weights, dropout, validation split, batch order")
 
-    POOLINGS = ("max_mean", "last", "attention")
+    POOLINGS = ("max_mean", "last")
 
     def validate(self) -> "ModelConfig":
         """Raises ``ConfigError`` (a ValueError naming the field) for a setting out of range."""
@@ -259,7 +220,7 @@ def build_classifier(
             rnn = recurrent_layer(n, sequences)
         x = keras.layers.Bidirectional(rnn, name=f"bi_{stem}_{n}")(x) if config.bidirectional else rnn(x)
     if not last_state:
-        x = AttentionPool(name="pool")(x) if config.pooling == "attention" else MaskedPool(name="pool")(x)
+        x = MaskedPool(name="pool")(x)
     x = keras.layers.Dropout(config.head_dropout, seed=config.seed, name="head_dropout")(x)
     # float32 under mixed precision (--mixed-precision): the probability and the loss need its range.
     # Otherwise the global policy's (float64 in the gradient tests' finite differences).
