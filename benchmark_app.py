@@ -33,12 +33,15 @@ Side by side in one run, on this machine:
   the browser, and when the page showed them; the slowest as a multiple of one
   session's alone (the target for 30: at most 4x), any exception on a page or
   in the server's log, the server's peak resident memory, and the CPU seconds
-  of the server and of the whole machine. Twice for each count: sessions
-  that speak the server's protocol and draw nothing (`harness.protocol`: in a
-  class each page has a machine of its own, so the server's cores are its
-  own; the target is judged on these), then Chromium's pages on this machine,
-  as a user's browser draws them, at the lowest CPU priority (`BROWSER_NICE`;
-  30 pages' drawing took 280 of the machine's 332 CPU seconds, docs/benchmark.md).
+  of the server and of the whole machine. Three times for each count:
+  sessions that speak the server's protocol and draw nothing
+  (`harness.protocol`: in a class each page has a machine of its own, so the
+  server's cores are its own; the target is judged on these), opened as the
+  server starts and again on a warm server (one session answered first: then
+  the sessions wait for each other, not for the server's warm-up); then
+  Chromium's pages on this machine as the server starts, as a user's browser
+  draws them, at the lowest CPU priority (`BROWSER_NICE`; 30 pages' drawing
+  took 280 of the machine's 332 CPU seconds, docs/benchmark.md).
 
 Writes app_timing.json to --out (default benchmarks/) and prints the figures.
 """
@@ -57,6 +60,7 @@ import time
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 BROWSER_NICE = 19  # the pages draw with what the server leaves over (sessions at once)
+WARM_WORD = "decent"  # the review that warms a server up before a class arrives (in no session's review)
 REVIEW = " ".join(["the film was not bad at all and the acting felt honest"] * 100)  # 1,200 tokens
 
 
@@ -112,18 +116,22 @@ def start(models: str, lesson: str, cache: str, launcher: str) -> dict:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
 
-def sessions(models: str, lesson: str, cache: str, n: int, client: str) -> dict:
+def sessions(models: str, lesson: str, cache: str, n: int, client: str, warm: bool = False) -> dict:
     """``n`` sessions opened together on a fresh server (kept programs), each
     typing its own review: seconds from opening to its first verdicts and to
     its answer (its own review's attributions), any exception in the server's
     log, and the server's peak memory. ``client``: "protocol" (no browser) or
-    "chromium" (pages drawn on this machine)."""
+    "chromium" (pages drawn on this machine). ``warm``: opened once another
+    session has been answered (a class arriving at a running server), not as
+    the server starts (when every page also waits for its warm-up)."""
     from harness import browser, protocol
     from harness.server import serve_app
 
     env = {"SENTIMENT_XLA_CACHE": cache, "SENTIMENT_LESSON": lesson}
     models_n, words = len(keras_files(models)), browser.session_words(n)
     with serve_app(models, deadline_s=120, env=env) as server:
+        if warm:  # a review of its own, so that no session's reading is cached by it
+            protocol.sessions_at_once(server.url, models_n, [WARM_WORD], 900)
         server_cpu, machine_cpu, begin = server.cpu_seconds(), machine_cpu_seconds(), time.perf_counter()
         if client == "protocol":
             pages = protocol.sessions_at_once(server.url, models_n, words, 900)
@@ -139,6 +147,7 @@ def sessions(models: str, lesson: str, cache: str, n: int, client: str) -> dict:
     return {
         "sessions": len(pages),
         "client": client,
+        "opened": "on a warm server" if warm else "as the server starts",
         "server_peak_memory_mb": None if memory is None else round(memory),
         # Who used the cores while the pages were served: the server, and the rest (Chromium's pages, mostly).
         "wall_s": round(wall, 1),
@@ -324,15 +333,16 @@ def main(argv=None) -> int:
             )
     kept = kept_by["python app.py"]
     result["sessions"] = {}
-    for client in ("protocol", "chromium"):
-        result["sessions"][client] = runs = {}
+    for client, warm in (("protocol", False), ("protocol", True), ("chromium", False)):
+        label = client + (", warm" if warm else "")
+        result["sessions"][label] = runs = {}
         for n in args.sessions:
-            runs[str(n)] = t = sessions(args.models, args.lesson, kept, n, client)
+            runs[str(n)] = t = sessions(args.models, args.lesson, kept, n, client, warm)
             alone = runs.get("1")
             if alone:  # the slowest answer as a multiple of one session's alone (target for 30: at most 4x)
                 t["slowest_sent_over_one"] = round(t["slowest_answer_sent_s"] / alone["slowest_answer_sent_s"], 2)
                 t["slowest_over_one"] = round(t["slowest_answer_s"] / alone["slowest_answer_s"], 2)
-            print(f"{n} session{'s' if n != 1 else ''} at once ({client}): slowest answer sent "
+            print(f"{n} session{'s' if n != 1 else ''} at once ({label}): slowest answer sent "
                   f"{t['slowest_answer_sent_s']} s after opening ({t.get('slowest_sent_over_one', '-')}x one "
                   f"session's), shown {t['slowest_answer_s']} s ({t.get('slowest_over_one', '-')}x), first verdicts "
                   f"{max(t['first_verdicts_s'])} s at the latest; answers to another's review {t['wrong_answers']}, "
