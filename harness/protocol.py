@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness.browser import session_review
 
@@ -94,4 +95,6 @@ def sessions_at_once(url: str, models: int, words: list[str], timeout_s: float =
             await asyncio.gather(*(one_session(url, models, w, [o for o in words if o != w], timeout_s) for w in words))
         )
 
-    return asyncio.run(all_of_them())
+    # In a thread of its own: a synchronous Playwright may be running an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, all_of_them()).result()

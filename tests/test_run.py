@@ -219,14 +219,18 @@ def test_the_app_s_server_keeps_tensorflow_s_kernels_between_script_runs(monkeyp
 def test_the_app_s_server_skips_altair_s_schema_check_and_a_test_still_can_ask_for_it(monkeypatch):
     """Streamlit converts every chart with ``to_dict()``; in the app's server that skips the schema check (the
     app tests check what the app draws instead), and ``to_dict(validate=True)`` still catches a broken chart."""
+    import functools
+
     import altair as alt
     import pandas as pd
     from jsonschema import ValidationError
 
     from sentiment.app import charts
 
-    for chart in charts.TOP_LEVEL:  # as they were; put back afterwards (an app test earlier may have set them)
-        monkeypatch.setattr(chart, "to_dict", getattr(chart.to_dict, "func", chart.to_dict))
+    for chart in charts.TOP_LEVEL:  # as they were (an app test earlier in this process may have set them); put back
+        own = chart.__dict__.get("to_dict")
+        if isinstance(own, functools.partialmethod):
+            monkeypatch.setattr(chart, "to_dict", own.func)
     broken = alt.Chart(pd.DataFrame({"a": [1, 2]})).mark_bar().encode(x="a:Q")
     broken["width"] = "wide"  # not a width Vega-Lite knows (set as an item: Altair checks an argument at once)
     with pytest.raises(ValidationError):
