@@ -136,7 +136,8 @@ def sessions(models: str, lesson: str, cache: str, n: int, client: str, warm: bo
         if client == "protocol":
             pages = protocol.sessions_at_once(server.url, models_n, words, 900)
             for p in pages:  # the run that answered, finished: what a page shows once it has drawn it
-                p["answer"] = p["answer_done"]
+                if "answer_done" in p:
+                    p["answer"] = p["answer_done"]
         else:
             pages = browser.sessions_at_once(server.url, models_n, words, 900_000, BROWSER_NICE)
         wall = time.perf_counter() - begin
@@ -144,8 +145,10 @@ def sessions(models: str, lesson: str, cache: str, n: int, client: str, warm: bo
         machine_cpu = _spent(machine_cpu, machine_cpu_seconds())
         log = server.log()
         memory = server.peak_memory_mb()
+    answered = [p for p in pages if "answer" in p]  # Chromium's pages all are, or the run stops with an error
     return {
         "sessions": len(pages),
+        "failed_sessions": [p["failed"] for p in pages if "failed" in p],
         "client": client,
         "opened": "on a warm server" if warm else "as the server starts",
         "server_peak_memory_mb": None if memory is None else round(memory),
@@ -153,12 +156,14 @@ def sessions(models: str, lesson: str, cache: str, n: int, client: str, warm: bo
         "wall_s": round(wall, 1),
         "server_cpu_s": server_cpu,
         "machine_cpu_s": machine_cpu,
-        "first_verdicts_s": [round(p["verdicts"], 1) for p in pages],
+        "first_verdicts_s": [round(p["verdicts"], 1) for p in pages if "verdicts" in p],
         "browser_nice": BROWSER_NICE if client == "chromium" else None,
-        "answer_sent_s": [round(p["answer_sent"], 1) for p in pages],
-        "slowest_answer_sent_s": round(max(p["answer_sent"] for p in pages), 1),
-        "answer_s": [round(p["answer"], 1) for p in pages],
-        "slowest_answer_s": round(max(p["answer"] for p in pages), 1),
+        "answer_sent_s": [round(p["answer_sent"], 1) for p in answered],
+        "slowest_answer_sent_s": round(max(p["answer_sent"] for p in answered), 1) if answered else None,
+        # Chromium: shown on the page; protocol: the run that drew it finished (nothing is drawn).
+        "answer_is": "shown" if client == "chromium" else "its run done",
+        "answer_s": [round(p["answer"], 1) for p in answered],
+        "slowest_answer_s": round(max(p["answer"] for p in answered), 1) if answered else None,
         "wrong_answers": sum(len(p["others"]) for p in pages),
         "exceptions_on_pages": sum(p["exceptions"] for p in pages),
         "server_log_errors": [line for line in log.splitlines() if "Traceback" in line],
@@ -339,13 +344,14 @@ def main(argv=None) -> int:
         for n in args.sessions:
             runs[str(n)] = t = sessions(args.models, args.lesson, kept, n, client, warm)
             alone = runs.get("1")
-            if alone:  # the slowest answer as a multiple of one session's alone (target for 30: at most 4x)
+            if alone and alone["slowest_answer_s"] and t["slowest_answer_s"]:  # target for 30: at most 4x one alone
                 t["slowest_sent_over_one"] = round(t["slowest_answer_sent_s"] / alone["slowest_answer_sent_s"], 2)
                 t["slowest_over_one"] = round(t["slowest_answer_s"] / alone["slowest_answer_s"], 2)
-            print(f"{n} session{'s' if n != 1 else ''} at once ({label}): slowest answer sent "
-                  f"{t['slowest_answer_sent_s']} s after opening ({t.get('slowest_sent_over_one', '-')}x one "
-                  f"session's), shown {t['slowest_answer_s']} s ({t.get('slowest_over_one', '-')}x), first verdicts "
-                  f"{max(t['first_verdicts_s'])} s at the latest; answers to another's review {t['wrong_answers']}, "
+            print(f"{n} session{'s' if n != 1 else ''} at once ({label}): {len(t['failed_sessions'])} failed; "
+                  f"slowest answer sent {t['slowest_answer_sent_s']} s after opening "
+                  f"({t.get('slowest_sent_over_one', '-')}x one session's), {t['answer_is']} {t['slowest_answer_s']} s "
+                  f"({t.get('slowest_over_one', '-')}x), first verdicts {max(t['first_verdicts_s'], default=None)} "
+                  f"s at the latest; answers to another's review {t['wrong_answers']}, "
                   f"exceptions on pages {t['exceptions_on_pages']}, in the server log {len(t['server_log_errors'])}; "
                   f"server peak memory {t['server_peak_memory_mb']} MB; CPU seconds in those {t['wall_s']} s: the "
                   f"server {t['server_cpu_s']}, the whole machine {t['machine_cpu_s']}", flush=True)  # fmt: skip

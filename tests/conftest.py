@@ -92,6 +92,19 @@ def predict(model, texts):
     return model.predict(tf.constant(list(texts)), verbose=0)[:, 0]
 
 
+def assert_charts_are_vega_lite(at) -> None:
+    """Every chart on an AppTest page is valid Vega-Lite (the app's server skips
+    Altair's own check of each chart on each run: `skip_the_schema_check`)."""
+    import json
+
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    schema = load_schema()
+    for chart in at.get("vega_lite_chart"):
+        validate_jsonschema(json.loads(chart.proto.spec), schema, rootschema=schema)
+
+
 def tiny_ids_and_labels(vocab):
     """A tiny model with no dropout (two passes over a batch differ only by
     what a test changes), TINY_REVIEWS as its token ids, and their labels."""

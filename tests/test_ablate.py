@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, contents
+from conftest import ROOT, assert_charts_are_vega_lite, contents
 from sentiment.experiments import memory
 from sentiment.experiments.ablation import Ablation
 from sentiment.experiments.ablation_arms import arms_of
@@ -301,6 +301,7 @@ def test_the_tiny_grid_trains_for_real_and_the_app_shows_it(tiny_run, tiny_lesso
     assert "Switch a gate off" in [h.value for h in at.subheader]
     at.selectbox(key="gate_off_lstm").set_value("lstm:no_forget").run()
     assert not at.exception, [e.value for e in at.exception]
+    assert_charts_are_vega_lite(at)
     assert any("P(positive)" in c.value for c in at.caption)
     os.remove(lesson / "ablation.json")  # without the file, the section says which command makes it
     at.run()

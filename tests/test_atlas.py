@@ -134,6 +134,8 @@ def test_matches_are_every_run_within_a_review_longest_then_strongest_first(dtyp
         assert find_matches(hidden, offsets, units, threshold, limit=5) == matches[:5]
     whole = find_matches(hidden, offsets, [1], 0.5, limit=10**6)
     assert sorted((m.review, m.start, m.end) for m in whole) == [(r, 0, n) for r, n in enumerate(lengths) if n]
+    with pytest.raises(ValueError, match=f"from 0 to the corpus's {len(hidden)} words"):
+        find_matches(hidden, np.append(offsets, offsets[-1] + 5), [1], 0.5)  # a review past the corpus's end
 
 
 def test_factors_reconstruct_the_hidden_states(planted, atlas):

@@ -227,10 +227,9 @@ def test_the_app_s_server_skips_altair_s_schema_check_and_a_test_still_can_ask_f
 
     from sentiment.app import charts
 
-    for chart in charts.TOP_LEVEL:  # as they were (an app test earlier in this process may have set them); put back
+    for chart in charts.TOP_LEVEL:  # as Altair has them (an app test earlier may have set them), put back afterwards
         own = chart.__dict__.get("to_dict")
-        if isinstance(own, functools.partialmethod):
-            monkeypatch.setattr(chart, "to_dict", own.func)
+        monkeypatch.setattr(chart, "to_dict", own.func if isinstance(own, functools.partialmethod) else chart.to_dict)
     broken = alt.Chart(pd.DataFrame({"a": [1, 2]})).mark_bar().encode(x="a:Q")
     broken["width"] = "wide"  # not a width Vega-Lite knows (set as an item: Altair checks an argument at once)
     with pytest.raises(ValidationError):

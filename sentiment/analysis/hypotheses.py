@@ -74,6 +74,12 @@ def find_matches(
         corpus_hidden: (tokens, units), int8 as the atlas keeps it (127 is 1.0), or floats.
         offsets: where each review starts in it, and its end.
     """
+    offsets = np.asarray(offsets)
+    if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(corpus_hidden):
+        raise ValueError(
+            f"The offsets must run from 0 to the corpus's {len(corpus_hidden)} words. "
+            f"Received: {offsets[:1].tolist()} ... {offsets[-1:].tolist()}"
+        )
     if not units:
         return []
     values = corpus_hidden[:, units].astype("float32")
