@@ -82,7 +82,8 @@ def find_matches(
         )
     if not units:
         return []
-    values = corpus_hidden[:, units].astype("float32")
+    picked = corpus_hidden[:, units]
+    values = picked.astype("float32")
     if corpus_hidden.dtype == np.int8:
         values /= 127
     on = (values >= threshold).all(axis=1)
@@ -99,9 +100,9 @@ def find_matches(
     # The mean over a run of the selected units' values, from running sums
     # (of the int8 values themselves where the atlas keeps those, so that equal
     # runs tie exactly and keep the corpus's order).
-    raw = corpus_hidden[:, units].astype("int64" if corpus_hidden.dtype == np.int8 else "float64")
-    sums = np.concatenate([[0], np.cumsum(raw.sum(axis=1))])
-    scale = len(units) * (127 if corpus_hidden.dtype == np.int8 else 1)
+    exact = picked.astype("int64" if picked.dtype == np.int8 else "float64")
+    sums = np.concatenate([[0], np.cumsum(exact.sum(axis=1))])
+    scale = len(units) * (127 if picked.dtype == np.int8 else 1)
     strength = (sums[ends] - sums[starts]) / ((ends - starts) * scale)
     length = ends - starts
     best = np.lexsort((-strength, -length))[:limit]  # the longest first, then the strongest
